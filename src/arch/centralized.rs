@@ -1,0 +1,395 @@
+//! Centralized delivery (Signal-like): every message goes through one provider's servers.
+//!
+//! Mechanism: the sender's device uploads the message to the provider (one hop). The provider is
+//! a FIFO queue with `servers` parallel service channels and a service-time distribution (an
+//! M/G/c queue when sends are Poisson). After service, each recipient copy is pushed over the
+//! recipient's open connection if the recipient is online and reachable, or stored until the
+//! recipient reconnects and fetches it (a request hop, then the message hop). A stored copy older
+//! than `retention` is lost with reason `retention_expired`. During a provider outage nothing is
+//! accepted, pushed or fetched: senders' clients retry every `client_retry` and give up after
+//! `client_give_up` (`sender_gave_up`); accepted messages wait and move on when it is back.
+//!
+//! Self-hosting (claim C2): with `deployments > 1`, users are spread uniformly over that many
+//! isolated servers, each with its own queue, which cannot reach each other: a copy whose
+//! recipient is on another deployment is lost as `unreachable`.
+//!
+//! What hops see: the upload shows the server the recipient and, unless sealed sender is on, the
+//! sender's identity; the sender's IP address and the timing are visible either way (Signal blog,
+//! "Technology preview: Sealed sender for Signal", 2018-10-29).
+
+use std::collections::VecDeque;
+
+use rand::RngExt;
+
+use crate::arch::{DeliveryModel, ModelReport, ServerStats};
+use crate::dist::Dist;
+use crate::engine::{Ctx, ModelEvent, MsgId, SimRng};
+use crate::metrics::recorder::LossReason;
+use crate::observe::{NodeId, NodeKind, Visible};
+use crate::time::{SimDuration, SimTime};
+use crate::world::{RegionId, UserId};
+
+/// The centralized architecture's parameters.
+#[derive(Clone, Debug)]
+pub struct CentralizedParams {
+    /// Region of the provider's data centre (of deployment 0).
+    pub region: RegionId,
+    /// Parallel service channels per deployment.
+    pub servers: u32,
+    /// Time to process one message, in seconds.
+    pub service_time: Dist,
+    /// Most messages waiting per deployment; more are dropped (`queue_overflow`). `None`: no limit.
+    pub queue_limit: Option<u32>,
+    /// How long an undelivered copy is kept for an offline recipient.
+    pub retention: SimDuration,
+    /// Whether the sender's identity is hidden from the server.
+    pub sealed_sender: bool,
+    /// Number of isolated deployments users are spread over (1 = one provider).
+    pub deployments: u32,
+    /// Scheduled provider outages, `[start, end)`.
+    pub outages: Vec<(SimTime, SimTime)>,
+    /// How often a client retries an upload the provider did not accept.
+    pub client_retry: SimDuration,
+    /// How long after the send a client stops retrying.
+    pub client_give_up: SimDuration,
+    /// Bytes of a fetch request (overhead traffic).
+    pub request_bytes: u32,
+}
+
+const ARRIVE: u16 = 0;
+const DONE: u16 = 1;
+const DELIVER: u16 = 2;
+const RETRY: u16 = 3;
+const OUTAGE_START: u16 = 4;
+const OUTAGE_END: u16 = 5;
+
+const NONE: u32 = u32::MAX;
+
+/// One deployment's FIFO service queue.
+#[derive(Default)]
+struct Queue {
+    node: NodeId,
+    busy: u32,
+    waiting: VecDeque<(MsgId, SimTime)>,
+    peak_waiting: u64,
+    served: u64,
+    busy_us: u128,
+    sojourn_us: u128,
+    wait_us: u128,
+}
+
+/// A copy stored for an offline recipient, linked into that recipient's FIFO list.
+#[derive(Clone, Copy)]
+struct StoredCopy {
+    msg: MsgId,
+    stored_at: SimTime,
+    next: u32,
+}
+
+/// The centralized delivery model.
+pub struct Centralized {
+    name: String,
+    p: CentralizedParams,
+    queues: Vec<Queue>,
+    user_deployment: Vec<u32>,
+    arrival: Vec<SimTime>,
+    stored: Vec<StoredCopy>,
+    free_stored: Vec<u32>,
+    head: Vec<u32>,
+    tail: Vec<u32>,
+    down: bool,
+    scratch: Vec<UserId>,
+    retries: u64,
+    pushes: u64,
+    fetched: u64,
+}
+
+impl Centralized {
+    /// A model with the given label and parameters.
+    pub fn new(name: &str, p: CentralizedParams) -> Centralized {
+        Centralized {
+            name: name.to_owned(),
+            p,
+            queues: Vec::new(),
+            user_deployment: Vec::new(),
+            arrival: Vec::new(),
+            stored: Vec::new(),
+            free_stored: Vec::new(),
+            head: Vec::new(),
+            tail: Vec::new(),
+            down: false,
+            scratch: Vec::new(),
+            retries: 0,
+            pushes: 0,
+            fetched: 0,
+        }
+    }
+
+    fn deployment_of(&self, user: UserId) -> usize {
+        if self.user_deployment.is_empty() { 0 } else { self.user_deployment[user as usize] as usize }
+    }
+
+    fn upload(&mut self, ctx: &mut Ctx<'_>, id: MsgId, attempt: u32) {
+        let sender = ctx.msg(id).sender;
+        if !ctx.is_online(sender) || !ctx.internet_up(sender) {
+            // The client holds it until it can reach the provider again.
+            self.schedule_retry(ctx, id, attempt);
+            return;
+        }
+        let server = self.queues[self.deployment_of(sender)].node;
+        let visible = Visible { sender: !self.p.sealed_sender, recipient: true, room: true, linkable: true };
+        let bytes = ctx.msg(id).size;
+        ctx.hop(id, sender, server, bytes, visible, None);
+        let d = ctx.latency(sender, server);
+        ctx.schedule_in(d, ModelEvent::for_msg(ARRIVE, id, attempt));
+    }
+
+    fn schedule_retry(&mut self, ctx: &mut Ctx<'_>, id: MsgId, attempt: u32) {
+        let age = ctx.now().since(ctx.msg(id).created);
+        if age + self.p.client_retry > self.p.client_give_up {
+            ctx.lose_all(id, LossReason::SenderGaveUp);
+            return;
+        }
+        self.retries += 1;
+        ctx.wake(ctx.msg(id).sender);
+        ctx.schedule_in(self.p.client_retry, ModelEvent::for_msg(RETRY, id, attempt + 1));
+    }
+
+    fn arrive(&mut self, ctx: &mut Ctx<'_>, id: MsgId, attempt: u32) {
+        if self.down {
+            // Rejected: the client learns it after a round trip and retries.
+            self.schedule_retry(ctx, id, attempt);
+            return;
+        }
+        let d = self.deployment_of(ctx.msg(id).sender);
+        if self.arrival.len() <= id.slot as usize {
+            self.arrival.resize(ctx.msg_slots(), SimTime::ZERO);
+        }
+        self.arrival[id.slot as usize] = ctx.now();
+        let q = &mut self.queues[d];
+        if q.busy < self.p.servers {
+            q.busy += 1;
+            self.start_service(ctx, d, id);
+        } else if self.p.queue_limit.is_some_and(|l| q.waiting.len() as u64 >= l as u64) {
+            ctx.lose_all(id, LossReason::QueueOverflow);
+        } else {
+            q.waiting.push_back((id, ctx.now()));
+            q.peak_waiting = q.peak_waiting.max(q.waiting.len() as u64);
+        }
+    }
+
+    fn start_service(&mut self, ctx: &mut Ctx<'_>, d: usize, id: MsgId) {
+        let s = self.p.service_time.sample_duration(ctx.rng());
+        if ctx.now() >= ctx.window().warmup_end {
+            let end = ctx.window().run_end;
+            self.queues[d].busy_us += (ctx.now() + s).min(end).since(ctx.now()).0 as u128;
+        }
+        ctx.schedule_in(s, ModelEvent::for_msg(DONE, id, d as u32));
+    }
+
+    fn done(&mut self, ctx: &mut Ctx<'_>, id: MsgId, d: usize) {
+        let now = ctx.now();
+        let arrived = self.arrival[id.slot as usize];
+        {
+            let q = &mut self.queues[d];
+            if arrived >= ctx.window().warmup_end {
+                q.served += 1;
+                q.sojourn_us += now.since(arrived).0 as u128;
+            }
+            if let Some((next, queued_at)) = q.waiting.pop_front() {
+                if queued_at >= ctx.window().warmup_end {
+                    q.wait_us += now.since(queued_at).0 as u128;
+                }
+                self.start_service(ctx, d, next);
+            } else {
+                self.queues[d].busy -= 1;
+            }
+        }
+        self.route(ctx, id);
+    }
+
+    /// Pushes or stores each recipient copy of a processed message.
+    fn route(&mut self, ctx: &mut Ctx<'_>, id: MsgId) {
+        let sender_dep = self.deployment_of(ctx.msg(id).sender);
+        let mut recipients = std::mem::take(&mut self.scratch);
+        recipients.clear();
+        ctx.for_each_recipient(id, |u| recipients.push(u));
+        for &r in &recipients {
+            if self.deployment_of(r) != sender_dep {
+                ctx.lose(id, LossReason::Unreachable);
+            } else if !self.down && ctx.is_online(r) && ctx.internet_up(r) {
+                self.push(ctx, id, r);
+            } else {
+                self.store(ctx, id, r);
+            }
+        }
+        self.scratch = recipients;
+    }
+
+    fn push(&mut self, ctx: &mut Ctx<'_>, id: MsgId, r: UserId) {
+        let server = self.queues[self.deployment_of(r)].node;
+        let bytes = ctx.msg(id).size;
+        ctx.hop(id, server, r, bytes, Visible::BOTH, Some(r));
+        ctx.wake(r);
+        self.pushes += 1;
+        let d = ctx.latency(server, r);
+        ctx.schedule_in(d, ModelEvent::for_msg(DELIVER, id, r));
+    }
+
+    fn store(&mut self, ctx: &mut Ctx<'_>, id: MsgId, r: UserId) {
+        let copy = StoredCopy { msg: id, stored_at: ctx.now(), next: NONE };
+        let slot = match self.free_stored.pop() {
+            Some(s) => {
+                self.stored[s as usize] = copy;
+                s
+            }
+            None => {
+                self.stored.push(copy);
+                self.stored.len() as u32 - 1
+            }
+        };
+        let r = r as usize;
+        if self.head[r] == NONE {
+            self.head[r] = slot;
+        } else {
+            self.stored[self.tail[r] as usize].next = slot;
+        }
+        self.tail[r] = slot;
+    }
+
+    /// The recipient fetches everything stored for it: expired copies are lost, the rest are sent
+    /// after the fetch request reaches the server.
+    fn flush(&mut self, ctx: &mut Ctx<'_>, r: UserId) {
+        if self.head[r as usize] == NONE || self.down || !ctx.internet_up(r) {
+            return;
+        }
+        let server = self.queues[self.deployment_of(r)].node;
+        ctx.overhead_hop(r, server, self.p.request_bytes);
+        let request = ctx.latency(r, server);
+        let mut slot = self.head[r as usize];
+        while slot != NONE {
+            let c = self.stored[slot as usize];
+            let wait = ctx.now().since(c.stored_at);
+            if wait >= self.p.retention {
+                ctx.lose(c.msg, LossReason::RetentionExpired);
+            } else {
+                ctx.stored_for(c.msg, wait + request);
+                let bytes = ctx.msg(c.msg).size;
+                ctx.hop(c.msg, server, r, bytes, Visible::BOTH, Some(r));
+                self.fetched += 1;
+                let d = request + ctx.latency(server, r);
+                ctx.schedule_in(d, ModelEvent::for_msg(DELIVER, c.msg, r));
+            }
+            self.free_stored.push(slot);
+            slot = c.next;
+        }
+        self.head[r as usize] = NONE;
+        self.tail[r as usize] = NONE;
+    }
+}
+
+impl DeliveryModel for Centralized {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn init(&mut self, ctx: &mut Ctx<'_>, infra_rng: &mut SimRng) {
+        let users = ctx.world().users() as usize;
+        let deployments = self.p.deployments.max(1) as usize;
+        for d in 0..deployments {
+            // Deployment 0 is the provider's; self-hosted ones sit where a random user lives.
+            let region = if d == 0 || users == 0 {
+                self.p.region
+            } else {
+                ctx.world().user_region[infra_rng.random_range(0..users)]
+            };
+            let node = ctx.add_node(NodeKind::ProviderServer, region);
+            self.queues.push(Queue { node, ..Queue::default() });
+        }
+        if deployments > 1 {
+            self.user_deployment = (0..users).map(|_| infra_rng.random_range(0..deployments as u32)).collect();
+        }
+        self.head = vec![NONE; users];
+        self.tail = vec![NONE; users];
+        for (i, &(start, end)) in self.p.outages.iter().enumerate() {
+            ctx.schedule_at(start, ModelEvent { kind: OUTAGE_START, a: i as u32, b: 0, c: 0 });
+            ctx.schedule_at(end, ModelEvent { kind: OUTAGE_END, a: i as u32, b: 0, c: 0 });
+        }
+        for u in 0..users as UserId {
+            if ctx.is_online(u) {
+                ctx.connect(u);
+            }
+        }
+    }
+
+    fn on_send(&mut self, ctx: &mut Ctx<'_>, msg: MsgId) {
+        self.upload(ctx, msg, 0);
+    }
+
+    fn on_event(&mut self, ctx: &mut Ctx<'_>, ev: ModelEvent) {
+        match ev.kind {
+            ARRIVE => self.arrive(ctx, ev.msg(), ev.c),
+            DONE => self.done(ctx, ev.msg(), ev.c as usize),
+            DELIVER => ctx.deliver(ev.msg(), ev.c, 2),
+            RETRY => {
+                if ctx.is_live(ev.msg()) {
+                    self.upload(ctx, ev.msg(), ev.c)
+                }
+            }
+            OUTAGE_START => self.down = true,
+            OUTAGE_END => {
+                // Overlapping outages: up only when no other one covers now.
+                let now = ctx.now();
+                self.down = self.p.outages.iter().any(|&(s, e)| s <= now && now < e);
+                if !self.down {
+                    for u in 0..ctx.world().users() {
+                        if ctx.is_online(u) {
+                            self.flush(ctx, u);
+                        }
+                    }
+                }
+            }
+            other => unreachable!("centralized model has no event kind {other}"),
+        }
+    }
+
+    fn on_online(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
+        ctx.connect(user);
+        self.flush(ctx, user);
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx<'_>) -> ModelReport {
+        // Copies whose retention ran out before the end are lost, not in flight.
+        let end = ctx.window().run_end;
+        for r in 0..self.head.len() {
+            let mut slot = self.head[r];
+            while slot != NONE {
+                let c = self.stored[slot as usize];
+                if end.since(c.stored_at) >= self.p.retention {
+                    ctx.lose(c.msg, LossReason::RetentionExpired);
+                }
+                slot = c.next;
+            }
+        }
+        let window_us = end.since(ctx.window().warmup_end).0.max(1) as f64;
+        let servers = self
+            .queues
+            .iter()
+            .enumerate()
+            .map(|(d, q)| ServerStats {
+                role: if self.queues.len() == 1 { "provider".into() } else { format!("deployment {d}") },
+                count: self.p.servers,
+                served: q.served,
+                utilisation: q.busy_us as f64 / (window_us * self.p.servers as f64),
+                peak_queue: q.peak_waiting,
+                mean_sojourn_ms: (q.served > 0).then(|| q.sojourn_us as f64 / q.served as f64 / 1e3),
+                mean_wait_ms: (q.served > 0).then(|| q.wait_us as f64 / q.served as f64 / 1e3),
+            })
+            .collect();
+        let mut report = ModelReport { servers, ..ModelReport::default() };
+        report.figures.insert("client_retries".into(), self.retries as f64);
+        report.figures.insert("pushes".into(), self.pushes as f64);
+        report.figures.insert("fetched_from_store".into(), self.fetched as f64);
+        report
+    }
+}

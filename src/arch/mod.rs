@@ -1,0 +1,94 @@
+//! Delivery models: the trait every architecture implements, and the closed set of built-in ones.
+//!
+//! A delivery model reacts to the engine's events (a send, its own scheduled events, a user
+//! coming online or going offline) and moves messages through its nodes by scheduling events,
+//! recording hops (which adversaries observe) and settling each recipient copy as delivered or
+//! lost. The trait is the open extension point: a researcher implements [`DeliveryModel`] for an
+//! own routing model and runs it beside the built-in ones (see `examples/`). The built-in
+//! architectures are a closed set, [`ArchSpec`], matched exhaustively.
+
+pub mod centralized;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::engine::{Ctx, ModelEvent, MsgId, SimRng};
+use crate::world::UserId;
+
+/// A delivery protocol, reacting to events on the shared world.
+pub trait DeliveryModel: Send {
+    /// The label this architecture carries in every output.
+    fn name(&self) -> &str;
+
+    /// Builds the infrastructure (servers, relays) and schedules its own timeline (outages).
+    /// `infra_rng` is this architecture's infrastructure stream; run-time draws use `ctx.rng()`.
+    fn init(&mut self, ctx: &mut Ctx<'_>, infra_rng: &mut SimRng);
+
+    /// A user sent message `msg` (its sender, destination and size are in `ctx.msg(msg)`).
+    fn on_send(&mut self, ctx: &mut Ctx<'_>, msg: MsgId);
+
+    /// One of this model's own scheduled events fired.
+    fn on_event(&mut self, ctx: &mut Ctx<'_>, ev: ModelEvent);
+
+    /// `user` came online.
+    fn on_online(&mut self, _ctx: &mut Ctx<'_>, _user: UserId) {}
+
+    /// `user` went offline.
+    fn on_offline(&mut self, _ctx: &mut Ctx<'_>, _user: UserId) {}
+
+    /// The run ended: settle what the model knows is lost by now (expired storage), and report
+    /// the model's own figures. Copies still pending afterwards count as in flight.
+    fn finish(&mut self, ctx: &mut Ctx<'_>) -> ModelReport;
+}
+
+/// Load figures of one group of identical servers.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ServerStats {
+    /// What the servers are ("provider", "home servers", "relays").
+    pub role: String,
+    /// How many servers (service channels) the group has.
+    pub count: u32,
+    /// Messages served in the measurement window.
+    pub served: u64,
+    /// Busy time over available time, 0 to 1.
+    pub utilisation: f64,
+    /// Most messages waiting at once.
+    pub peak_queue: u64,
+    /// Mean time from arrival to end of service (sojourn), ms; null when nothing was served.
+    pub mean_sojourn_ms: Option<f64>,
+    /// Mean time waiting before service, ms; null when nothing was served.
+    pub mean_wait_ms: Option<f64>,
+}
+
+/// Figures a model reports about itself beyond the engine's metrics.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ModelReport {
+    /// Server groups and their load.
+    pub servers: Vec<ServerStats>,
+    /// Named model-specific figures (retries, lookups), in name order.
+    pub figures: BTreeMap<String, f64>,
+}
+
+/// The built-in architectures, with their resolved parameters.
+#[derive(Clone, Debug)]
+pub enum ArchSpec {
+    /// Signal-like: one provider's servers, push or store-and-forward.
+    Centralized(centralized::CentralizedParams),
+}
+
+impl ArchSpec {
+    /// The kind's name as written in scenario files.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ArchSpec::Centralized(_) => "centralized",
+        }
+    }
+
+    /// Builds a fresh model for one run.
+    pub fn build(&self, name: &str) -> Box<dyn DeliveryModel> {
+        match self {
+            ArchSpec::Centralized(p) => Box::new(centralized::Centralized::new(name, p.clone())),
+        }
+    }
+}

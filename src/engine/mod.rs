@@ -1,0 +1,567 @@
+//! The discrete-event engine: the event queue, the world's processes, and the context a
+//! delivery model acts through.
+//!
+//! One [`Sim`] runs one architecture on one world. It owns the pending events (a monotone radix
+//! heap, [`queue::EventQueue`]), replays the world's availability and workload processes from
+//! per-user streams (identical for every architecture, so comparisons are paired), hands
+//! delivery events to the model, and records every delivered and lost copy. Models see only
+//! [`Ctx`]: they schedule their own events, make hops, and settle copies; the engine checks
+//! conservation (created = delivered + lost + in flight) at the end.
+
+pub mod messages;
+pub mod queue;
+pub mod rng;
+
+use rand::RngExt;
+use rand_distr::{Distribution, Exp};
+
+use crate::arch::{DeliveryModel, ModelReport};
+use crate::metrics::recorder::{LossReason, Recorder, Window};
+use crate::observe::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink, Truth, Visible, VisibilityTally};
+use crate::time::{SimDuration, SimTime};
+use crate::world::{RegionId, UserId, World};
+pub use messages::{Dest, Message, MessageTable, MsgId};
+use queue::EventQueue;
+pub use rng::SimRng;
+use rng::{Purpose, stream};
+
+/// An event of a delivery model: a kind the model defines and three words of payload.
+///
+/// Small and `Copy` so the queue moves it by value; kinds at or above [`ModelEvent::RESERVED`]
+/// belong to the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelEvent {
+    /// The model's own event kind.
+    pub kind: u16,
+    /// Payload word (often a message slot).
+    pub a: u32,
+    /// Payload word (often a message generation).
+    pub b: u32,
+    /// Payload word (a node, a copy's recipient, an attempt number).
+    pub c: u32,
+}
+
+impl ModelEvent {
+    /// First kind reserved for the engine's own events.
+    pub const RESERVED: u16 = 0xFF00;
+    const TOGGLE: u16 = 0xFFFF;
+    const SEND: u16 = 0xFFFE;
+
+    /// An event about a message: its handle travels in `a` and `b`.
+    #[inline]
+    pub fn for_msg(kind: u16, msg: MsgId, c: u32) -> ModelEvent {
+        ModelEvent { kind, a: msg.slot, b: msg.generation, c }
+    }
+
+    /// The message handle of an event made by [`ModelEvent::for_msg`].
+    #[inline]
+    pub fn msg(&self) -> MsgId {
+        MsgId { slot: self.a, generation: self.b }
+    }
+}
+
+/// What the engine needs to know about the run besides the world and the model.
+#[derive(Clone, Copy, Debug)]
+pub struct RunConfig {
+    /// The run's seed.
+    pub seed: u64,
+    /// Position of the architecture in the scenario (selects its random streams).
+    pub arch_index: u64,
+    /// Warm-up, send and run ends.
+    pub window: Window,
+    /// Deadline for "delivered in time".
+    pub deadline: SimDuration,
+}
+
+/// Figures about the engine itself, for performance reports.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct EngineStats {
+    /// Events processed.
+    pub events: u64,
+    /// Most events pending at once.
+    pub peak_pending_events: u64,
+    /// Most messages in flight at once.
+    pub peak_messages_in_flight: u64,
+}
+
+/// Everything a run produced.
+pub struct RunOutput {
+    /// Counters and histograms.
+    pub recorder: Recorder,
+    /// Copies still in flight at the end (recorded messages only).
+    pub in_flight: u64,
+    /// The model's own figures (server load, retries, lookups).
+    pub model: ModelReport,
+    /// Which identities each kind of node saw.
+    pub visibility: VisibilityTally,
+    /// Engine figures.
+    pub engine: EngineStats,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// Copies were created but are neither delivered, lost, nor in flight: a model bug.
+    #[error(
+        "conservation violated for {arch}: {created} copies created, {delivered} delivered + {lost} lost + {in_flight} in flight"
+    )]
+    Conservation { arch: String, created: u64, delivered: u64, lost: u64, in_flight: u64 },
+}
+
+/// The context a delivery model acts through: time, world, randomness, messages, hops.
+pub struct Ctx<'w> {
+    now: SimTime,
+    queue: EventQueue<ModelEvent>,
+    world: &'w World,
+    rng: SimRng,
+    msgs: MessageTable,
+    rec: Recorder,
+    window: Window,
+    online: Vec<bool>,
+    online_since: Vec<SimTime>,
+    infra_region: Vec<RegionId>,
+    infra_kind: Vec<NodeKind>,
+    sinks: Vec<&'w mut dyn ObservationSink>,
+    tally: VisibilityTally,
+    avail_rng: Vec<SimRng>,
+    work_rng: Vec<SimRng>,
+    send_generation: Vec<u32>,
+    send_gap: Option<Exp<f64>>,
+    peak_pending: usize,
+}
+
+impl<'w> Ctx<'w> {
+    /// The current simulated time.
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The shared world.
+    #[inline]
+    pub fn world(&self) -> &'w World {
+        self.world
+    }
+
+    /// The model's own random stream.
+    #[inline]
+    pub fn rng(&mut self) -> &mut SimRng {
+        &mut self.rng
+    }
+
+    /// The measurement window.
+    pub fn window(&self) -> Window {
+        self.window
+    }
+
+    /// Schedules a model event at `at`, which must not be in the past.
+    #[inline]
+    pub fn schedule_at(&mut self, at: SimTime, ev: ModelEvent) {
+        assert!(at >= self.now, "event scheduled in the past: {at} < {}", self.now);
+        debug_assert!(ev.kind < ModelEvent::RESERVED, "model event kind in the engine's range");
+        self.queue.push(at.0, ev);
+        self.peak_pending = self.peak_pending.max(self.queue.len());
+    }
+
+    /// Schedules a model event `after` from now.
+    #[inline]
+    pub fn schedule_in(&mut self, after: SimDuration, ev: ModelEvent) {
+        self.schedule_at(self.now + after, ev);
+    }
+
+    /// Adds an infrastructure node (server, relay) in `region`; returns its network address.
+    pub fn add_node(&mut self, kind: NodeKind, region: RegionId) -> NodeId {
+        self.infra_region.push(region);
+        self.infra_kind.push(kind);
+        self.world.users() + self.infra_region.len() as u32 - 1
+    }
+
+    /// The region of any node.
+    #[inline]
+    pub fn region_of(&self, node: NodeId) -> RegionId {
+        let users = self.world.users();
+        if node < users { self.world.user_region[node as usize] } else { self.infra_region[(node - users) as usize] }
+    }
+
+    /// Whether `node` is a user's device.
+    #[inline]
+    pub fn is_device(&self, node: NodeId) -> bool {
+        node < self.world.users()
+    }
+
+    /// One draw of the one-way latency of a hop from `from` to `to` (backbone, access at device
+    /// ends, jitter), from the model's stream.
+    #[inline]
+    pub fn latency(&mut self, from: NodeId, to: NodeId) -> SimDuration {
+        let ends = self.is_device(from) as u64 + self.is_device(to) as u64;
+        let (rf, rt) = (self.region_of(from), self.region_of(to));
+        let w = self.world;
+        w.params.delays.hop(&w.params.regions, rf, rt, ends, &mut self.rng)
+    }
+
+    /// Whether `node`'s region has internet now.
+    #[inline]
+    pub fn internet_up(&self, node: NodeId) -> bool {
+        self.world.params.internet_outages.is_empty() || self.world.internet_up(self.region_of(node), self.now)
+    }
+
+    /// Whether `user` is online now.
+    #[inline]
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.online[user as usize]
+    }
+
+    /// When `user` last came online (meaningful while online).
+    #[inline]
+    pub fn online_since(&self, user: UserId) -> SimTime {
+        self.online_since[user as usize]
+    }
+
+    /// The message behind a live handle.
+    #[inline]
+    pub fn msg(&self, id: MsgId) -> &Message {
+        self.msgs.get(id)
+    }
+
+    /// Whether a handle still names a message in flight.
+    #[inline]
+    pub fn is_live(&self, id: MsgId) -> bool {
+        self.msgs.is_live(id)
+    }
+
+    /// Number of slots the message table has used so far; per-message side tables of a model
+    /// can be sized with it.
+    #[inline]
+    pub fn msg_slots(&self) -> usize {
+        self.msgs.capacity()
+    }
+
+    /// Calls `f` for each recipient copy of a message (the members of a room except the sender).
+    #[inline]
+    pub fn for_each_recipient(&self, id: MsgId, mut f: impl FnMut(UserId)) {
+        let m = self.msgs.get(id);
+        match m.dest {
+            Dest::User(u) => f(u),
+            Dest::Room(r) => {
+                for &u in self.world.rooms.members(r) {
+                    if u != m.sender {
+                        f(u);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records a hop of a message from `from` to `to` that carries `bytes`, and what `to` can
+    /// read of it; sinks observe it. `recipient` names the copy when the hop carries one.
+    pub fn hop(&mut self, id: MsgId, from: NodeId, to: NodeId, bytes: u32, visible: Visible, recipient: Option<UserId>) {
+        let m = *self.msgs.get(id);
+        if m.counted {
+            self.rec.transmissions += 1;
+            self.rec.bytes += bytes as u64;
+        }
+        if self.sinks.is_empty() && !m.counted {
+            return;
+        }
+        let room = match m.dest {
+            Dest::Room(r) => Some(r),
+            Dest::User(_) => None,
+        };
+        let true_recipient = match m.dest {
+            Dest::User(u) => Some(u),
+            Dest::Room(_) => recipient,
+        };
+        let obs = Observation {
+            time: self.now,
+            from,
+            to,
+            bytes,
+            visible,
+            sender: visible.sender.then_some(m.sender),
+            recipient: if visible.recipient { true_recipient } else { None },
+            room: if visible.room { room } else { None },
+            truth: Truth { serial: m.serial, sender: m.sender, recipient: true_recipient },
+            real: true,
+        };
+        self.emit(&obs);
+    }
+
+    /// Records a hop that carries no message (cover traffic, polling, lookups, acknowledgements).
+    pub fn overhead_hop(&mut self, from: NodeId, to: NodeId, bytes: u32) {
+        if self.now >= self.window.warmup_end {
+            self.rec.overhead_transmissions += 1;
+            self.rec.overhead_bytes += bytes as u64;
+        }
+        if self.sinks.is_empty() {
+            return;
+        }
+        let obs = Observation {
+            time: self.now,
+            from,
+            to,
+            bytes,
+            visible: Visible::NOTHING,
+            sender: None,
+            recipient: None,
+            room: None,
+            truth: Truth { serial: u64::MAX, sender: UserId::MAX, recipient: None },
+            real: false,
+        };
+        self.emit(&obs);
+    }
+
+    fn emit(&mut self, obs: &Observation) {
+        let kinds = NodeKinds { users: self.world.users(), infra: &self.infra_kind };
+        self.tally.observe(obs, &kinds);
+        for s in self.sinks.iter_mut() {
+            s.observe(obs, &kinds);
+        }
+    }
+
+    /// Delivers the copy of `id` meant for `recipient`, after `hops` hops.
+    pub fn deliver(&mut self, id: MsgId, recipient: UserId, hops: u32) {
+        let m = self.msgs.settle_copy(id);
+        if !m.counted {
+            return;
+        }
+        let online_at_send = match m.dest {
+            Dest::User(_) => m.online_at_send,
+            // For room copies: online continuously since the send.
+            Dest::Room(_) => self.online[recipient as usize] && self.online_since[recipient as usize] <= m.created,
+        };
+        let since_online = (!online_at_send && self.online[recipient as usize])
+            .then(|| self.now.since(self.online_since[recipient as usize].max(m.created)));
+        self.rec.delivered(self.now.since(m.created), online_at_send, hops, since_online);
+    }
+
+    /// Loses one copy of `id` for `reason`.
+    pub fn lose(&mut self, id: MsgId, reason: LossReason) {
+        let m = self.msgs.settle_copy(id);
+        if m.counted {
+            self.rec.lost(reason);
+        }
+    }
+
+    /// Loses every copy of `id` still pending.
+    pub fn lose_all(&mut self, id: MsgId, reason: LossReason) {
+        while self.msgs.is_live(id) {
+            self.lose(id, reason);
+        }
+    }
+
+    /// Records that a copy waited `wait` in storage before moving on.
+    pub fn stored_for(&mut self, id: MsgId, wait: SimDuration) {
+        if self.msgs.get(id).counted {
+            self.rec.stored_for(wait);
+        }
+    }
+
+    /// Counts a wake-up of `user`'s device (push received, poll, retry) — the battery proxy.
+    #[inline]
+    pub fn wake(&mut self, user: UserId) {
+        if self.now >= self.window.warmup_end {
+            self.rec.device_wakeups += 1;
+        }
+        let _ = user;
+    }
+
+    /// Counts `n` wake-ups at once (periodic polls computed arithmetically, not simulated).
+    #[inline]
+    pub fn wake_many(&mut self, n: u64) {
+        if self.now >= self.window.warmup_end {
+            self.rec.device_wakeups += n;
+        }
+    }
+
+    /// Counts a connection opened by `user`'s device.
+    #[inline]
+    pub fn connect(&mut self, user: UserId) {
+        if self.now >= self.window.warmup_end {
+            self.rec.device_connections += 1;
+        }
+        let _ = user;
+    }
+
+    // ---- the world's processes ----
+
+    fn schedule_world(&mut self, at: SimTime, kind: u16, user: UserId, generation: u32) {
+        self.queue.push(at.0, ModelEvent { kind, a: user, b: generation, c: 0 });
+    }
+
+    fn next_send(&mut self, user: UserId) {
+        if let Some(gap) = &self.send_gap {
+            let d = SimDuration::from_secs_f64(gap.sample(&mut self.work_rng[user as usize]));
+            let at = self.now + d;
+            if at < self.window.sends_end {
+                self.schedule_world(at, ModelEvent::SEND, user, self.send_generation[user as usize]);
+            }
+        }
+    }
+
+    fn create_message(&mut self, user: UserId) -> Option<MsgId> {
+        let w = self.world;
+        let rng = &mut self.work_rng[user as usize];
+        let rooms = w.rooms.of(user);
+        let to_room = !rooms.is_empty() && w.params.workload.room_share > 0.0 && rng.random_bool(w.params.workload.room_share.min(1.0));
+        let dest = if to_room {
+            Dest::Room(rooms[rng.random_range(0..rooms.len())])
+        } else {
+            Dest::User(w.contacts.random_contact(user, rng)?)
+        };
+        let size = w.params.workload.size.sample(rng).round().clamp(1.0, u32::MAX as f64) as u32;
+        let copies = match dest {
+            Dest::User(_) => 1,
+            Dest::Room(r) => w.rooms.members(r).iter().filter(|&&m| m != user).count() as u32,
+        };
+        if copies == 0 {
+            return None;
+        }
+        let online_at_send = match dest {
+            Dest::User(u) => self.online[u as usize],
+            Dest::Room(_) => false,
+        };
+        let counted = self.now >= self.window.warmup_end;
+        if counted {
+            self.rec.created(copies);
+        }
+        Some(self.msgs.insert(Message {
+            sender: user,
+            dest,
+            size,
+            created: self.now,
+            serial: 0,
+            pending: copies,
+            counted,
+            online_at_send,
+        }))
+    }
+}
+
+/// One architecture's run on one world.
+pub struct Sim<'w, 'm> {
+    ctx: Ctx<'w>,
+    model: &'m mut dyn DeliveryModel,
+    events: u64,
+}
+
+impl<'w, 'm> Sim<'w, 'm> {
+    /// Prepares a run: the world's processes start, then the model builds its infrastructure.
+    pub fn new(world: &'w World, model: &'m mut dyn DeliveryModel, cfg: RunConfig, sinks: Vec<&'w mut dyn ObservationSink>) -> Self {
+        let n = world.users() as usize;
+        let wp = &world.params;
+        let send_gap = (wp.workload.rate_per_hour > 0.0).then(|| Exp::new(wp.workload.rate_per_hour / 3600.0).expect("positive rate"));
+        let mut ctx = Ctx {
+            now: SimTime::ZERO,
+            queue: EventQueue::new(),
+            world,
+            rng: stream(cfg.seed, Purpose::Model, cfg.arch_index),
+            msgs: MessageTable::default(),
+            rec: Recorder::new(cfg.deadline),
+            window: cfg.window,
+            online: vec![false; n],
+            online_since: vec![SimTime::ZERO; n],
+            infra_region: Vec::new(),
+            infra_kind: Vec::new(),
+            sinks,
+            tally: VisibilityTally::default(),
+            avail_rng: (0..n as u64).map(|u| stream(cfg.seed, Purpose::Availability, u)).collect(),
+            work_rng: (0..n as u64).map(|u| stream(cfg.seed, Purpose::Workload, u)).collect(),
+            send_generation: vec![0; n],
+            send_gap,
+            peak_pending: 0,
+        };
+        for u in 0..n {
+            let online = if world.always_online[u] {
+                true
+            } else {
+                let (online, first) = wp.availability.initial(&mut ctx.avail_rng[u]);
+                ctx.schedule_world(SimTime::ZERO + first, ModelEvent::TOGGLE, u as UserId, 0);
+                online
+            };
+            ctx.online[u] = online;
+            if online {
+                ctx.next_send(u as UserId);
+            }
+        }
+        let mut infra_rng = stream(cfg.seed, Purpose::Infrastructure, cfg.arch_index);
+        model.init(&mut ctx, &mut infra_rng);
+        Sim { ctx, model, events: 0 }
+    }
+
+    /// Runs to the end of the window, calling `progress` with the share of simulated time done
+    /// every few hundred thousand events.
+    pub fn run(mut self, progress: &mut dyn FnMut(f64)) -> Result<RunOutput, SimError> {
+        let end = self.ctx.window.run_end;
+        while let Some((t, ev)) = self.ctx.queue.pop() {
+            let t = SimTime(t);
+            if t > end {
+                break;
+            }
+            assert!(t >= self.ctx.now, "time ran backward");
+            self.ctx.now = t;
+            self.events += 1;
+            if self.events & 0x3_FFFF == 0 {
+                progress(t.0 as f64 / end.0.max(1) as f64);
+            }
+            match ev.kind {
+                ModelEvent::TOGGLE => self.toggle(ev.a),
+                ModelEvent::SEND => {
+                    if ev.b == self.ctx.send_generation[ev.a as usize] && self.ctx.online[ev.a as usize] {
+                        if let Some(id) = self.ctx.create_message(ev.a) {
+                            self.model.on_send(&mut self.ctx, id);
+                        }
+                        self.ctx.next_send(ev.a);
+                    }
+                }
+                _ => self.model.on_event(&mut self.ctx, ev),
+            }
+        }
+        self.ctx.now = end;
+        self.finish()
+    }
+
+    fn toggle(&mut self, user: UserId) {
+        let u = user as usize;
+        let now_online = !self.ctx.online[u];
+        self.ctx.online[u] = now_online;
+        self.ctx.send_generation[u] = self.ctx.send_generation[u].wrapping_add(1);
+        let period = self.ctx.world.params.availability.period(now_online, &mut self.ctx.avail_rng[u]);
+        let next = self.ctx.now + period;
+        self.ctx.schedule_world(next, ModelEvent::TOGGLE, user, 0);
+        if now_online {
+            self.ctx.online_since[u] = self.ctx.now;
+            self.ctx.next_send(user);
+            self.model.on_online(&mut self.ctx, user);
+        } else {
+            self.model.on_offline(&mut self.ctx, user);
+        }
+    }
+
+    fn finish(self) -> Result<RunOutput, SimError> {
+        let Sim { mut ctx, model, events } = self;
+        let report = model.finish(&mut ctx);
+        let in_flight: u64 = ctx.msgs.iter_live().filter(|m| m.counted).map(|m| m.pending as u64).sum();
+        let rec = ctx.rec;
+        let lost = rec.lost_total();
+        if rec.copies_created != rec.delivered + lost + in_flight {
+            return Err(SimError::Conservation {
+                arch: model.name().to_owned(),
+                created: rec.copies_created,
+                delivered: rec.delivered,
+                lost,
+                in_flight,
+            });
+        }
+        Ok(RunOutput {
+            recorder: rec,
+            in_flight,
+            model: report,
+            visibility: ctx.tally,
+            engine: EngineStats {
+                events,
+                peak_pending_events: ctx.peak_pending as u64,
+                peak_messages_in_flight: ctx.msgs.peak_live() as u64,
+            },
+        })
+    }
+}

@@ -1,0 +1,133 @@
+//! Running a scenario: one world, every architecture on it, in parallel, with identical results
+//! whatever the number of threads.
+//!
+//! The world is generated once from the seed; each architecture then runs on it in its own
+//! [`Sim`], replaying the same availability timelines and sends (paired comparison). Runs are
+//! independent, so they go on separate threads; results are collected in scenario order, so the
+//! output never depends on which finished first.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::arch::DeliveryModel;
+use crate::engine::{RunConfig, Sim, SimError};
+use crate::metrics::summary::{ArchSummary, CdfPoint, cdf};
+use crate::scenario::Scenario;
+use crate::world::World;
+
+/// One model to run, with its label and kind.
+pub struct Entry {
+    /// Label in outputs.
+    pub name: String,
+    /// Kind (a built-in kind or a plug-in's own word).
+    pub kind: String,
+    /// A fresh model.
+    pub model: Box<dyn DeliveryModel>,
+}
+
+/// The built-in architectures a scenario names, ready to run.
+pub fn entries(s: &Scenario) -> Vec<Entry> {
+    s.archs
+        .iter()
+        .map(|a| Entry { name: a.name.clone(), kind: a.spec.kind().to_owned(), model: a.spec.build(&a.name) })
+        .collect()
+}
+
+/// Latency CDFs of one architecture.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cdfs {
+    /// Every delivered copy.
+    pub all: Vec<CdfPoint>,
+    /// Copies whose recipient was online at send.
+    pub online_at_send: Vec<CdfPoint>,
+    /// Copies whose recipient was offline at send.
+    pub offline_at_send: Vec<CdfPoint>,
+}
+
+/// Facts about the generated world, for the record.
+#[derive(Clone, Debug, Serialize)]
+pub struct WorldSummary {
+    /// Users.
+    pub users: u32,
+    /// Undirected contact edges.
+    pub contact_edges: u64,
+    /// Rooms.
+    pub rooms: usize,
+    /// Share of users always online.
+    pub always_online_share: f64,
+    /// Long-run share of time other users are online.
+    pub online_fraction: f64,
+    /// Users per region, in matrix order.
+    pub users_per_region: Vec<(String, u64)>,
+}
+
+/// Everything one scenario run produced.
+#[derive(Clone, Debug)]
+pub struct RunResults {
+    /// The world's figures.
+    pub world: WorldSummary,
+    /// One summary per architecture, in scenario order.
+    pub archs: Vec<ArchSummary>,
+    /// One set of CDFs per architecture, in the same order.
+    pub cdfs: Vec<Cdfs>,
+}
+
+/// Runs every entry on the scenario's world. `progress(i, share)` is called from worker threads
+/// with the index of the entry and the share of its simulated time done.
+pub fn run(s: &Scenario, entries: Vec<Entry>, progress: &(dyn Fn(usize, f64) + Sync)) -> Result<RunResults, SimError> {
+    let world = World::generate(s.world.clone(), s.seed());
+    run_on(&world, s, entries, progress)
+}
+
+/// Runs every entry on an already generated world.
+pub fn run_on(
+    world: &World,
+    s: &Scenario,
+    entries: Vec<Entry>,
+    progress: &(dyn Fn(usize, f64) + Sync),
+) -> Result<RunResults, SimError> {
+    let window = s.window;
+    let device_hours = world.users() as f64 * window.run_end.since(window.warmup_end).as_secs_f64() / 3600.0;
+    let outputs: Vec<Result<(ArchSummary, Cdfs), SimError>> = entries
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, mut e)| {
+            let cfg = RunConfig { seed: s.seed(), arch_index: i as u64, window, deadline: s.deadline };
+            let sim = Sim::new(world, e.model.as_mut(), cfg, Vec::new());
+            let out = sim.run(&mut |share| progress(i, share))?;
+            progress(i, 1.0);
+            let summary = ArchSummary::from_run(&e.name, &e.kind, &out, device_hours);
+            let cdfs = Cdfs {
+                all: cdf(&out.recorder.latency),
+                online_at_send: cdf(&out.recorder.latency_online),
+                offline_at_send: cdf(&out.recorder.latency_offline),
+            };
+            Ok((summary, cdfs))
+        })
+        .collect();
+    let mut archs = Vec::new();
+    let mut cdfs = Vec::new();
+    for o in outputs {
+        let (a, c) = o?;
+        archs.push(a);
+        cdfs.push(c);
+    }
+    Ok(RunResults { world: summarise_world(world), archs, cdfs })
+}
+
+fn summarise_world(w: &World) -> WorldSummary {
+    let names = w.params.regions.names();
+    let mut per_region = vec![0u64; names.len()];
+    for &r in &w.user_region {
+        per_region[r as usize] += 1;
+    }
+    let always = w.always_online.iter().filter(|&&a| a).count();
+    WorldSummary {
+        users: w.users(),
+        contact_edges: w.contacts.edge_count(),
+        rooms: w.rooms.len(),
+        always_online_share: always as f64 / w.users().max(1) as f64,
+        online_fraction: w.params.availability.online_fraction(),
+        users_per_region: names.iter().cloned().zip(per_region).collect(),
+    }
+}

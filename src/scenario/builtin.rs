@@ -1,0 +1,34 @@
+//! The built-in scenarios (`scenarios/*.toml`, shipped inside the binary), and scenarios made
+//! on the fly for running an app preset by name.
+
+/// A built-in scenario's name and text.
+pub struct Builtin {
+    /// The name `netarch run` takes.
+    pub name: &'static str,
+    /// The TOML text.
+    pub text: &'static str,
+}
+
+/// The scenario `cargo run --release` runs with no arguments.
+pub const DEFAULT: &str = "default";
+
+/// Every shipped scenario, in the order `netarch list` shows them.
+pub const BUILTINS: &[Builtin] = &[
+    Builtin { name: "default", text: include_str!("../../scenarios/default.toml") },
+    Builtin { name: "queueing", text: include_str!("../../scenarios/queueing.toml") },
+    Builtin { name: "store-and-forward", text: include_str!("../../scenarios/store-and-forward.toml") },
+    Builtin { name: "provider-outage", text: include_str!("../../scenarios/provider-outage.toml") },
+    Builtin { name: "self-hosted", text: include_str!("../../scenarios/self-hosted.toml") },
+];
+
+/// The built-in scenario called `name`.
+pub fn find(name: &str) -> Option<&'static Builtin> {
+    BUILTINS.iter().find(|b| b.name == name)
+}
+
+/// A scenario that runs one app preset on the default world.
+pub fn for_preset(preset: &str) -> String {
+    format!(
+        "name = \"{preset}\"\nduration = \"6h\"\nwarmup = \"1h\"\ncooldown = \"2h\"\n\n[world]\nusers = 2000\n\n[[arch]]\npreset = \"{preset}\"\n"
+    )
+}
