@@ -215,7 +215,7 @@ mod tests {
     fn sets_override_by_dotted_path_index_and_name() {
         let s = parse(&src(MINI), &["world.users=20".into(), "arch.0.servers=3".into(), "arch.c.sealed_sender=false".into()]).unwrap();
         assert_eq!(s.world.users, 20);
-        let crate::arch::ArchSpec::Centralized(p) = &s.archs[0].spec;
+        let crate::arch::ArchSpec::Centralized(p) = &s.archs[0].spec else { panic!("not centralized") };
         assert_eq!(p.servers, 3);
         assert!(!p.sealed_sender);
     }

@@ -1,0 +1,3 @@
+//! netarch's integration tests: one binary, one module per topic.
+
+mod common;
