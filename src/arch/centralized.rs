@@ -6,8 +6,11 @@
 //! recipient's open connection if the recipient is online and reachable, or stored until the
 //! recipient reconnects and fetches it (a request hop, then the message hop). A stored copy older
 //! than `retention` is lost with reason `retention_expired`. During a provider outage nothing is
-//! accepted, pushed or fetched: senders' clients retry every `client_retry` and give up after
-//! `client_give_up` (`sender_gave_up`); accepted messages wait and move on when it is back.
+//! accepted, pushed or fetched: a sender's client holds what it could not upload and tries to reconnect
+//! every `client_retry` while online (one wake-up and one connection attempt per try, whatever the
+//! number of messages held), uploading everything held once the provider answers; a held message
+//! older than `client_give_up` is lost (`sender_gave_up`). Accepted messages wait and move on when
+//! the provider is back.
 //!
 //! Self-hosting (claim C2): with `deployments > 1`, users are spread uniformly over that many
 //! isolated servers, each with its own queue, which cannot reach each other: a copy whose
@@ -59,7 +62,7 @@ pub struct CentralizedParams {
 const ARRIVE: u16 = 0;
 const DONE: u16 = 1;
 const DELIVER: u16 = 2;
-const RETRY: u16 = 3;
+const RETRY: u16 = 3; // a = user
 const OUTAGE_START: u16 = 4;
 const OUTAGE_END: u16 = 5;
 
@@ -97,6 +100,9 @@ pub struct Centralized {
     free_stored: Vec<u32>,
     head: Vec<u32>,
     tail: Vec<u32>,
+    held_head: Vec<u32>,
+    held_tail: Vec<u32>,
+    retry_scheduled: Vec<bool>,
     down: bool,
     scratch: Vec<UserId>,
     retries: u64,
@@ -117,6 +123,9 @@ impl Centralized {
             free_stored: Vec::new(),
             head: Vec::new(),
             tail: Vec::new(),
+            held_head: Vec::new(),
+            held_tail: Vec::new(),
+            retry_scheduled: Vec::new(),
             down: false,
             scratch: Vec::new(),
             retries: 0,
@@ -129,11 +138,11 @@ impl Centralized {
         if self.user_deployment.is_empty() { 0 } else { self.user_deployment[user as usize] as usize }
     }
 
-    fn upload(&mut self, ctx: &mut Ctx<'_>, id: MsgId, attempt: u32) {
+    fn upload(&mut self, ctx: &mut Ctx<'_>, id: MsgId) {
         let sender = ctx.msg(id).sender;
         if !ctx.is_online(sender) || !ctx.internet_up(sender) {
             // The client holds it until it can reach the provider again.
-            self.schedule_retry(ctx, id, attempt);
+            self.hold(ctx, sender, id);
             return;
         }
         let server = self.queues[self.deployment_of(sender)].node;
@@ -141,24 +150,92 @@ impl Centralized {
         let bytes = ctx.msg(id).size;
         ctx.hop(id, sender, server, bytes, visible, None);
         let d = ctx.latency(sender, server);
-        ctx.schedule_in(d, ModelEvent::for_msg(ARRIVE, id, attempt));
+        ctx.schedule_in(d, ModelEvent::for_msg(ARRIVE, id, 0));
     }
 
-    fn schedule_retry(&mut self, ctx: &mut Ctx<'_>, id: MsgId, attempt: u32) {
-        let age = ctx.now().since(ctx.msg(id).created);
-        if age + self.p.client_retry > self.p.client_give_up {
-            ctx.lose_all(id, LossReason::SenderGaveUp);
-            return;
+    /// Keeps a message on the sender's device and makes sure a reconnection attempt is coming.
+    fn hold(&mut self, ctx: &mut Ctx<'_>, sender: UserId, id: MsgId) {
+        let slot = self.alloc(StoredCopy { msg: id, stored_at: ctx.now(), next: NONE });
+        let u = sender as usize;
+        if self.held_head[u] == NONE {
+            self.held_head[u] = slot;
+        } else {
+            self.stored[self.held_tail[u] as usize].next = slot;
+        }
+        self.held_tail[u] = slot;
+        if !self.retry_scheduled[u] && ctx.is_online(sender) {
+            self.retry_scheduled[u] = true;
+            ctx.schedule_in(self.p.client_retry, ModelEvent { kind: RETRY, a: sender, b: 0, c: 0 });
+        }
+    }
+
+    /// A reconnection attempt: if the provider answers, everything held is uploaded; messages held
+    /// longer than `client_give_up` are abandoned.
+    fn retry(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
+        self.retry_scheduled[user as usize] = false;
+        if !ctx.is_online(user) || self.held_head[user as usize] == NONE {
+            return; // nothing held, or on_online retries when the device is back
         }
         self.retries += 1;
-        ctx.wake(ctx.msg(id).sender);
-        ctx.schedule_in(self.p.client_retry, ModelEvent::for_msg(RETRY, id, attempt + 1));
+        ctx.wake(user);
+        let server = self.queues[self.deployment_of(user)].node;
+        ctx.overhead_hop(user, server, self.p.request_bytes);
+        if self.down || !ctx.internet_up(user) {
+            // Still unreachable: abandon what is too old, keep the rest (which re-arms the timer).
+            self.drop_given_up(ctx, user);
+            return;
+        }
+        self.upload_held(ctx, user);
     }
 
-    fn arrive(&mut self, ctx: &mut Ctx<'_>, id: MsgId, attempt: u32) {
+    fn drop_given_up(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
+        let mut slot = std::mem::replace(&mut self.held_head[user as usize], NONE);
+        self.held_tail[user as usize] = NONE;
+        while slot != NONE {
+            let c = self.stored[slot as usize];
+            self.free_stored.push(slot);
+            if ctx.now().since(ctx.msg(c.msg).created) >= self.p.client_give_up {
+                ctx.lose_all(c.msg, LossReason::SenderGaveUp);
+            } else {
+                self.hold(ctx, user, c.msg);
+            }
+            slot = c.next;
+        }
+    }
+
+    fn upload_held(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
+        let mut slot = std::mem::replace(&mut self.held_head[user as usize], NONE);
+        self.held_tail[user as usize] = NONE;
+        while slot != NONE {
+            let c = self.stored[slot as usize];
+            self.free_stored.push(slot);
+            if ctx.now().since(ctx.msg(c.msg).created) >= self.p.client_give_up {
+                ctx.lose_all(c.msg, LossReason::SenderGaveUp);
+            } else {
+                self.upload(ctx, c.msg);
+            }
+            slot = c.next;
+        }
+    }
+
+    fn alloc(&mut self, copy: StoredCopy) -> u32 {
+        match self.free_stored.pop() {
+            Some(s) => {
+                self.stored[s as usize] = copy;
+                s
+            }
+            None => {
+                self.stored.push(copy);
+                self.stored.len() as u32 - 1
+            }
+        }
+    }
+
+    fn arrive(&mut self, ctx: &mut Ctx<'_>, id: MsgId) {
         if self.down {
-            // Rejected: the client learns it after a round trip and retries.
-            self.schedule_retry(ctx, id, attempt);
+            // Rejected: the client keeps it and tries again later.
+            let sender = ctx.msg(id).sender;
+            self.hold(ctx, sender, id);
             return;
         }
         let d = self.deployment_of(ctx.msg(id).sender);
@@ -237,17 +314,7 @@ impl Centralized {
     }
 
     fn store(&mut self, ctx: &mut Ctx<'_>, id: MsgId, r: UserId) {
-        let copy = StoredCopy { msg: id, stored_at: ctx.now(), next: NONE };
-        let slot = match self.free_stored.pop() {
-            Some(s) => {
-                self.stored[s as usize] = copy;
-                s
-            }
-            None => {
-                self.stored.push(copy);
-                self.stored.len() as u32 - 1
-            }
-        };
+        let slot = self.alloc(StoredCopy { msg: id, stored_at: ctx.now(), next: NONE });
         let r = r as usize;
         if self.head[r] == NONE {
             self.head[r] = slot;
@@ -311,6 +378,9 @@ impl DeliveryModel for Centralized {
         }
         self.head = vec![NONE; users];
         self.tail = vec![NONE; users];
+        self.held_head = vec![NONE; users];
+        self.held_tail = vec![NONE; users];
+        self.retry_scheduled = vec![false; users];
         for (i, &(start, end)) in self.p.outages.iter().enumerate() {
             ctx.schedule_at(start, ModelEvent { kind: OUTAGE_START, a: i as u32, b: 0, c: 0 });
             ctx.schedule_at(end, ModelEvent { kind: OUTAGE_END, a: i as u32, b: 0, c: 0 });
@@ -323,19 +393,15 @@ impl DeliveryModel for Centralized {
     }
 
     fn on_send(&mut self, ctx: &mut Ctx<'_>, msg: MsgId) {
-        self.upload(ctx, msg, 0);
+        self.upload(ctx, msg);
     }
 
     fn on_event(&mut self, ctx: &mut Ctx<'_>, ev: ModelEvent) {
         match ev.kind {
-            ARRIVE => self.arrive(ctx, ev.msg(), ev.c),
+            ARRIVE => self.arrive(ctx, ev.msg()),
             DONE => self.done(ctx, ev.msg(), ev.c as usize),
             DELIVER => ctx.deliver(ev.msg(), ev.c, 2),
-            RETRY => {
-                if ctx.is_live(ev.msg()) {
-                    self.upload(ctx, ev.msg(), ev.c)
-                }
-            }
+            RETRY => self.retry(ctx, ev.a),
             OUTAGE_START => self.down = true,
             OUTAGE_END => {
                 // Overlapping outages: up only when no other one covers now.
@@ -356,11 +422,29 @@ impl DeliveryModel for Centralized {
     fn on_online(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
         ctx.connect(user);
         self.flush(ctx, user);
+        if self.held_head[user as usize] != NONE {
+            if self.down || !ctx.internet_up(user) {
+                self.drop_given_up(ctx, user);
+            } else {
+                self.upload_held(ctx, user);
+            }
+        }
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_>) -> ModelReport {
-        // Copies whose retention ran out before the end are lost, not in flight.
+        // Copies whose retention ran out before the end are lost, not in flight; so are messages
+        // a client held past its give-up age.
         let end = ctx.window().run_end;
+        for u in 0..self.held_head.len() {
+            let mut slot = self.held_head[u];
+            while slot != NONE {
+                let c = self.stored[slot as usize];
+                if end.since(ctx.msg(c.msg).created) >= self.p.client_give_up {
+                    ctx.lose_all(c.msg, LossReason::SenderGaveUp);
+                }
+                slot = c.next;
+            }
+        }
         for r in 0..self.head.len() {
             let mut slot = self.head[r];
             while slot != NONE {

@@ -9,6 +9,7 @@
 
 pub mod arch;
 pub mod builtin;
+pub mod claims;
 pub mod diag;
 pub mod presets;
 pub mod resolve;

@@ -176,6 +176,14 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
                 .hint("use letters, digits, `-` and `_`"),
         );
     }
+    for (i, id) in raw.claims.iter().enumerate() {
+        if crate::scenario::claims::claim(id).is_none() {
+            p.push(
+                Problem::new(root.key("claims").index(i), format!("unknown claim id `{id}`"))
+                    .hint("claim ids are those of CLAIMS.md: S1-S4, C1-C2, F1-F4, P1-P4, A1-A5, X1"),
+            );
+        }
+    }
     let duration = positive_duration(raw.duration, root.key("duration"), p);
     if raw.warmup.0 >= duration && duration > SimDuration::ZERO {
         p.push(

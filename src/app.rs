@@ -1,0 +1,202 @@
+//! The commands behind the command line: load, run, write, print. The binary's `main` only
+//! parses arguments, calls [`execute`], and maps the error to an exit code.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use clap::CommandFactory;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::{Cli, Command, RunArgs};
+use crate::engine::SimError;
+use crate::output::{OutputError, table, write_run_folder};
+use crate::run::{RunResults, entries, run};
+use crate::scenario::{self, Scenario, ScenarioError, builtin, claims, presets};
+
+/// Why a command failed; each variant maps to an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad input: a scenario that cannot be found, parsed or checked (exit code 2).
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// A name that is neither a built-in scenario nor a preset (exit code 2).
+    #[error("nothing to explain for `{0}`")]
+    Unknown(String),
+    /// The simulation found a broken invariant (exit code 1: a bug, please report).
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// Results could not be written (exit code 1).
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+impl AppError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AppError::Scenario(_) | AppError::Unknown(_) => 2,
+            AppError::Sim(_) | AppError::Output(_) => 1,
+        }
+    }
+
+    /// A hint for the terminal, where the error itself does not carry one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            AppError::Scenario(ScenarioError::NotFound { .. }) | AppError::Unknown(_) => Some(format!(
+                "built-in scenarios: {}; presets: {}; or give a path to a .toml file",
+                builtin::BUILTINS.iter().map(|b| b.name).collect::<Vec<_>>().join(", "),
+                presets::names().join(", ")
+            )),
+            AppError::Sim(_) => Some("this is a bug in a delivery model; please report it with the scenario and seed".into()),
+            _ => None,
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn execute(cli: Cli) -> Result<(), AppError> {
+    match cli.command {
+        None => cmd_run(RunArgs::default()),
+        Some(Command::Run(args)) => cmd_run(args),
+        Some(Command::Check { scenario, sets }) => {
+            let s = load(&scenario, &sets)?;
+            println!(
+                "ok: {} — {} users, {} architecture(s): {}",
+                s.name(),
+                s.world.users,
+                s.archs.len(),
+                s.archs.iter().map(|a| format!("{} ({})", a.name, a.spec.kind())).collect::<Vec<_>>().join(", ")
+            );
+            Ok(())
+        }
+        Some(Command::List) => {
+            print!("{}", list_text());
+            Ok(())
+        }
+        Some(Command::Explain { name }) => {
+            print!("{}", explain_text(&name)?);
+            Ok(())
+        }
+        Some(Command::Schema) => {
+            let schema = schemars::schema_for!(scenario::schema::RawScenario);
+            println!("{}", serde_json::to_string_pretty(&schema).expect("schema serialises"));
+            Ok(())
+        }
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "netarch", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}
+
+/// Loads and checks a scenario by file path, built-in name or preset name.
+pub fn load(name: &str, sets: &[String]) -> Result<Scenario, AppError> {
+    let source = scenario::load(name)?;
+    Ok(scenario::parse(&source, sets)?)
+}
+
+fn cmd_run(args: RunArgs) -> Result<(), AppError> {
+    let mut sets = args.sets.clone();
+    if let Some(seed) = args.seed {
+        sets.push(format!("seed={seed}"));
+    }
+    let s = load(&args.scenario, &sets)?;
+    let results = run_with_progress(&s, args.quiet)?;
+    let dest = args.out.clone().unwrap_or_else(|| PathBuf::from("netarch-out").join(s.name()));
+    let folder = write_run_folder(&dest, &s, &results)?;
+    if !args.quiet {
+        println!("{} (seed {}): {}", s.name(), s.seed(), s.raw.title);
+        println!("{}", table::summary_table(&results));
+        println!("{}", table::reading(&results));
+        println!();
+        println!("wrote {}/ (results.json, summary.csv, latency.csv)", folder.display());
+    }
+    Ok(())
+}
+
+/// Runs a scenario, showing a progress bar on stderr once it has taken more than two seconds.
+pub fn run_with_progress(s: &Scenario, quiet: bool) -> Result<RunResults, AppError> {
+    let n = s.archs.len();
+    let bar = ProgressBar::with_draw_target(Some(1000 * n as u64), ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {percent}% ({elapsed}, ~{eta} left)")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("{} on {} architecture(s)", s.name(), n));
+    let shares = Mutex::new(vec![0.0f64; n]);
+    let started = Instant::now();
+    let shown = std::sync::atomic::AtomicBool::new(false);
+    let progress = |i: usize, share: f64| {
+        if quiet {
+            return;
+        }
+        let total: f64 = {
+            let mut v = shares.lock().expect("progress lock");
+            v[i] = share;
+            v.iter().sum()
+        };
+        if started.elapsed() > Duration::from_secs(2) && !shown.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_position((total * 1000.0) as u64);
+    };
+    let results = run(s, entries(s), &progress);
+    bar.finish_and_clear();
+    Ok(results?)
+}
+
+/// The text of `netarch list`.
+pub fn list_text() -> String {
+    let mut out = String::from("Built-in scenarios (netarch run <name>; netarch explain <name>):\n");
+    for b in builtin::BUILTINS {
+        let raw: Result<scenario::schema::RawScenario, _> = toml::from_str(b.text);
+        let (title, claims) = raw.map(|r| (r.title, r.claims)).unwrap_or_default();
+        out.push_str(&format!("  {:<22} {}{}\n", b.name, title, claim_tag(&claims)));
+    }
+    out.push_str("\nApp presets (netarch run <preset>; or preset = \"<name>\" in an [[arch]] table):\n");
+    for p in presets::all() {
+        out.push_str(&format!("  {:<22} {}{}\n", p.name, p.title, claim_tag(&p.claims)));
+    }
+    out.push_str("\nArchitecture kinds (kind = \"<name>\" in an [[arch]] table):\n");
+    for (kind, summary) in scenario::arch::kinds() {
+        out.push_str(&format!("  {kind:<22} {summary}\n"));
+    }
+    out
+}
+
+fn claim_tag(claims: &[String]) -> String {
+    if claims.is_empty() { String::new() } else { format!("  [{}]", claims.join(", ")) }
+}
+
+/// The text of `netarch explain <name>`.
+pub fn explain_text(name: &str) -> Result<String, AppError> {
+    let (title, claim_ids, explain) = if let Some(b) = builtin::find(name) {
+        let raw: scenario::schema::RawScenario = toml::from_str(b.text).map_err(|_| AppError::Unknown(name.into()))?;
+        (raw.title, raw.claims, raw.explain)
+    } else if let Some(p) = presets::find(name) {
+        (p.title, p.claims, p.explain)
+    } else {
+        return Err(AppError::Unknown(name.into()));
+    };
+    let mut out = format!("{name}: {title}\n");
+    if !claim_ids.is_empty() {
+        out.push_str("\nClaims of the reference text it measures:\n");
+        for id in &claim_ids {
+            out.push_str(&format!("  {id}  {}\n", claims::claim(id).unwrap_or("(unknown claim)")));
+        }
+    }
+    for (heading, text) in [
+        ("What it models", &explain.what),
+        ("What the run shows", &explain.shows),
+        ("Turn this knob next", &explain.next),
+        ("Where the defaults come from", &explain.sources),
+    ] {
+        if !text.trim().is_empty() {
+            out.push_str(&format!("\n{heading}:\n{}\n", text.trim()));
+        }
+    }
+    out.push_str(&format!("\nRun it: netarch run {name}\n"));
+    Ok(out)
+}

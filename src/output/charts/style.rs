@@ -1,0 +1,275 @@
+//! What every chart shares: the embedded font, the architecture palette, text styles, a legend
+//! column, number formats, and the mapping of plotters' errors to [`ChartError`].
+//!
+//! Sizes here are in logical pixels at scale 1 (the SVG); the PNG is drawn at scale 2 with the
+//! same code, every size multiplied by the scale, so both files have the same layout.
+
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::ChartError;
+
+/// DejaVu Sans 2.37, embedded so that text renders without system fonts (licence beside it).
+static DEJAVU_SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+
+/// The family name charts ask for; the embedded font is registered under it.
+pub(super) const FAMILY: &str = "sans-serif";
+
+/// Registers the embedded font with plotters once per process. plotters' `ab_glyph` backend
+/// knows no fonts until one is registered, and then never looks at the system.
+pub(super) fn fonts() -> Result<(), ChartError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok());
+    if ok { Ok(()) } else { Err(ChartError::Font) }
+}
+
+/// The Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"), distinguishable under the
+/// common colour-vision deficiencies. Black comes last because axes and text are black; yellow
+/// late because it is faint on white. Architecture `i` of a scenario gets colour `i mod 8`.
+pub const OKABE_ITO: [RGBColor; 8] = [
+    RGBColor(0x00, 0x72, 0xB2), // blue
+    RGBColor(0xE6, 0x9F, 0x00), // orange
+    RGBColor(0x00, 0x9E, 0x73), // bluish green
+    RGBColor(0xD5, 0x5E, 0x00), // vermillion
+    RGBColor(0xCC, 0x79, 0xA7), // reddish purple
+    RGBColor(0x56, 0xB4, 0xE9), // sky blue
+    RGBColor(0xF0, 0xE4, 0x42), // yellow
+    RGBColor(0x00, 0x00, 0x00), // black
+];
+
+/// Dark grey for text that is not data.
+pub(super) const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
+/// Mid grey for reference lines and "n/a" marks.
+pub(super) const MUTED: RGBColor = RGBColor(0x77, 0x77, 0x77);
+
+/// A text style of `px` logical pixels at scale `s`.
+pub(super) fn text(px: f64, s: f64) -> TextStyle<'static> {
+    (FAMILY, px * s).into_font().color(&INK)
+}
+
+/// `text` anchored at the given horizontal and vertical position.
+pub(super) fn anchored(px: f64, s: f64, h: HPos, v: VPos) -> TextStyle<'static> {
+    text(px, s).pos(Pos::new(h, v))
+}
+
+/// Pixels at scale `s`, rounded.
+pub(super) fn px(v: f64, s: f64) -> i32 {
+    (v * s).round() as i32
+}
+
+/// Maps plotters' drawing errors (a backend or font failure) to [`ChartError::Draw`].
+pub(super) trait Drawn<T> {
+    /// The result with plotters' error turned into ours.
+    fn drawn(self) -> Result<T, ChartError>;
+}
+
+impl<T, E: std::error::Error + Send + Sync> Drawn<T> for Result<T, DrawingAreaErrorKind<E>> {
+    fn drawn(self) -> Result<T, ChartError> {
+        self.map_err(|e| ChartError::Draw(e.to_string()))
+    }
+}
+
+/// Fills the background and draws the title; returns the area below it.
+pub(super) fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    s: f64,
+) -> Result<DrawingArea<DB, Shift>, ChartError> {
+    root.fill(&WHITE).drawn()?;
+    let (head, body) = root.split_vertically(px(40.0, s));
+    let (w, h) = head.dim_in_pixel();
+    head.draw(&Text::new(title.to_owned(), (w as i32 / 2, h as i32 / 2 + px(4.0, s)), anchored(19.0, s, HPos::Center, VPos::Center)))
+        .drawn()?;
+    Ok(body)
+}
+
+/// The width in pixels of `label` drawn in `style` (an estimate from the font's advances).
+pub(super) fn text_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, label: &str, style: &TextStyle) -> i32 {
+    area.estimate_text_size(label, style).map(|(w, _)| w as i32).unwrap_or(label.chars().count() as i32 * 8)
+}
+
+/// How one legend entry is marked.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Mark {
+    /// A filled square.
+    Swatch(RGBColor),
+    /// A square at reduced opacity (the "overhead" part of a cost bar).
+    Pale(RGBColor),
+    /// A short solid line.
+    Line(RGBColor),
+    /// A short dashed line.
+    Dashed(RGBColor),
+    /// No mark: a heading or a note.
+    None,
+}
+
+/// One legend entry.
+pub(super) struct Entry {
+    /// Its mark.
+    pub mark: Mark,
+    /// Its text.
+    pub label: String,
+}
+
+impl Entry {
+    /// An entry with a mark.
+    pub fn new(mark: Mark, label: impl Into<String>) -> Entry {
+        Entry { mark, label: label.into() }
+    }
+}
+
+/// Draws `entries` as a column from the top of `area`, wrapping long labels.
+pub(super) fn legend_column<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[Entry],
+    s: f64,
+) -> Result<(), ChartError> {
+    let style = anchored(13.0, s, HPos::Left, VPos::Center);
+    let (w, _) = area.dim_in_pixel();
+    let mark_w = px(26.0, s);
+    let gap = px(6.0, s);
+    let line_h = px(18.0, s);
+    let mut y = px(20.0, s);
+    for e in entries {
+        let x_text = if matches!(e.mark, Mark::None) { 0 } else { mark_w + gap };
+        let max_w = w as i32 - x_text - px(4.0, s);
+        let lines = wrap(area, &e.label, &style, max_w);
+        let yc = y;
+        match e.mark {
+            Mark::Swatch(c) | Mark::Pale(c) => {
+                let fill = if matches!(e.mark, Mark::Pale(_)) { c.mix(0.4).filled() } else { c.filled() };
+                let half = px(6.0, s);
+                area.draw(&Rectangle::new([(mark_w / 2 - half, yc - half), (mark_w / 2 + half, yc + half)], fill)).drawn()?;
+            }
+            Mark::Line(c) => {
+                area.draw(&PathElement::new(vec![(0, yc), (mark_w, yc)], c.stroke_width(px(2.5, s) as u32))).drawn()?;
+            }
+            Mark::Dashed(c) => {
+                let dash = px(6.0, s);
+                let mut x = 0;
+                while x < mark_w {
+                    let x1 = (x + dash).min(mark_w);
+                    area.draw(&PathElement::new(vec![(x, yc), (x1, yc)], c.stroke_width(px(2.5, s) as u32))).drawn()?;
+                    x += dash + px(4.0, s);
+                }
+            }
+            Mark::None => {}
+        }
+        for line in lines {
+            area.draw(&Text::new(line, (x_text, y), style.clone())).drawn()?;
+            y += line_h;
+        }
+        y += px(6.0, s);
+    }
+    Ok(())
+}
+
+/// Splits `label` into lines no wider than `max_w` pixels, at spaces.
+fn wrap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, label: &str, style: &TextStyle, max_w: i32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in label.split(' ') {
+        let candidate = if line.is_empty() { word.to_owned() } else { format!("{line} {word}") };
+        if !line.is_empty() && text_width(area, &candidate, style) > max_w {
+            lines.push(std::mem::replace(&mut line, word.to_owned()));
+        } else {
+            line = candidate;
+        }
+    }
+    lines.push(line);
+    lines
+}
+
+/// Draws architecture names right-aligned against `x_right`, each with its colour swatch, at the
+/// given vertical pixel centres. Used by the bar charts, whose bars are rows.
+pub(super) fn row_labels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    rows: &[(String, RGBColor, i32)],
+    x_right: i32,
+    s: f64,
+) -> Result<(), ChartError> {
+    let style = anchored(14.0, s, HPos::Right, VPos::Center);
+    let half = px(6.0, s);
+    for (name, colour, y) in rows {
+        let x_sw = x_right - half;
+        root.draw(&Rectangle::new([(x_sw - half, y - half), (x_sw + half, y + half)], colour.filled())).drawn()?;
+        root.draw(&Text::new(name.clone(), (x_sw - half - px(6.0, s), *y), style.clone())).drawn()?;
+    }
+    Ok(())
+}
+
+/// A number with three significant digits and no exponent, e.g. 0.0123, 4.56, 789, 12345.
+pub fn sig3(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = v.abs().log10().floor() as i32;
+    let decimals = (2 - digits).max(0) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// A share in [0, 1] as a percentage with enough decimals to tell 99.9% from 100%.
+pub fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if p == 0.0 || p == 100.0 {
+        format!("{p:.0}%")
+    } else if p < 0.1 || p > 99.9 {
+        format!("{p:.2}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+/// A duration in milliseconds in the largest unit that keeps it readable, e.g. "45.2 ms", "3.1 min".
+pub fn duration_ms(ms: f64) -> String {
+    const UNITS: [(f64, &str); 5] = [(86_400_000.0, "d"), (3_600_000.0, "h"), (60_000.0, "min"), (1000.0, "s"), (1.0, "ms")];
+    for (size, unit) in UNITS {
+        if ms >= size {
+            return format!("{} {unit}", sig3(ms / size));
+        }
+    }
+    format!("{} ms", sig3(ms))
+}
+
+/// A byte count in decimal units (as scenario sizes are: 1KB = 1000 B), e.g. "1.23 KB".
+pub fn bytes(b: f64) -> String {
+    const UNITS: [(f64, &str); 4] = [(1e9, "GB"), (1e6, "MB"), (1e3, "KB"), (1.0, "B")];
+    for (size, unit) in UNITS {
+        if b >= size {
+            return format!("{} {unit}", sig3(b / size));
+        }
+    }
+    format!("{} B", sig3(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(sig3(0.012345), "0.0123");
+        assert_eq!(sig3(4.567), "4.57");
+        assert_eq!(sig3(789.4), "789");
+        assert_eq!(sig3(12345.0), "12345");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.9995), "99.95%");
+        assert_eq!(percent(0.5), "50.0%");
+        assert_eq!(percent(0.0004), "0.04%");
+        assert_eq!(duration_ms(45.23), "45.2 ms");
+        assert_eq!(duration_ms(90_000.0), "1.50 min");
+        assert_eq!(duration_ms(0.5), "0.500 ms");
+        assert_eq!(bytes(1234.0), "1.23 KB");
+        assert_eq!(bytes(12.0), "12.0 B");
+    }
+
+    #[test]
+    fn the_embedded_font_registers() {
+        assert!(fonts().is_ok());
+        assert!(fonts().is_ok(), "registering twice is harmless");
+    }
+}

@@ -1,0 +1,155 @@
+//! The terminal summary: a compact aligned table, one row per architecture, and a short reading
+//! generated from this run's numbers (never canned text).
+
+use comfy_table::presets::UTF8_BORDERS_ONLY;
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+
+use crate::metrics::ArchSummary;
+use crate::run::RunResults;
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.1}%", 100.0 * x)).unwrap_or_else(|| "–".into())
+}
+
+/// A latency in the unit that reads best.
+pub fn human_ms(v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(ms) if ms < 1.0 => format!("{:.0}us", ms * 1e3),
+        Some(ms) if ms < 1e3 => format!("{ms:.0}ms"),
+        Some(ms) if ms < 6e4 => format!("{:.1}s", ms / 1e3),
+        Some(ms) if ms < 3.6e6 => format!("{:.1}min", ms / 6e4),
+        Some(ms) if ms < 8.64e7 => format!("{:.1}h", ms / 3.6e6),
+        Some(ms) => format!("{:.1}d", ms / 8.64e7),
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map(|x| if x >= 100.0 { format!("{x:.0}") } else { format!("{x:.2}") }).unwrap_or_else(|| "–".into())
+}
+
+/// The summary table.
+pub fn summary_table(r: &RunResults) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(vec![
+        "architecture",
+        "copies",
+        "delivered",
+        "in deadline",
+        "p50",
+        "p95",
+        "p99",
+        "p50 offline@send",
+        "lost",
+        "tx/delivered",
+        "wake-ups/dev·h",
+    ]);
+    for a in &r.archs {
+        t.add_row(vec![
+            a.name.clone(),
+            a.copies_created.to_string(),
+            pct(a.delivery_ratio),
+            pct(a.delivered_in_deadline_ratio),
+            human_ms(a.latency.p50_ms),
+            human_ms(a.latency.p95_ms),
+            human_ms(a.latency.p99_ms),
+            human_ms(a.latency_offline_at_send.p50_ms),
+            a.lost.to_string(),
+            num(a.transmissions_per_delivered),
+            num(a.wakeups_per_device_hour),
+        ]);
+    }
+    for i in 1..11 {
+        if let Some(col) = t.column_mut(i) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t.to_string()
+}
+
+/// Which architecture does best on a measure, and by how much over the runner-up or the worst.
+fn best_of(
+    archs: &[ArchSummary],
+    value: impl Fn(&ArchSummary) -> Option<f64>,
+    lower_is_better: bool,
+) -> Option<(usize, f64, usize, f64)> {
+    let vals: Vec<(usize, f64)> = archs.iter().enumerate().filter_map(|(i, a)| value(a).map(|v| (i, v))).collect();
+    if vals.len() < 2 {
+        return None;
+    }
+    let cmp = |a: &&(usize, f64), b: &&(usize, f64)| a.1.total_cmp(&b.1);
+    let best = if lower_is_better { vals.iter().min_by(cmp) } else { vals.iter().max_by(cmp) }?;
+    let worst = if lower_is_better { vals.iter().max_by(cmp) } else { vals.iter().min_by(cmp) }?;
+    Some((best.0, best.1, worst.0, worst.1))
+}
+
+/// A few sentences on what this run's numbers say: the best architecture on each measure and
+/// its margin over the worst.
+pub fn reading(r: &RunResults) -> String {
+    let a = &r.archs;
+    let mut lines = Vec::new();
+    if a.len() == 1 {
+        let x = &a[0];
+        lines.push(format!(
+            "{} delivered {} of {} copies ({}), {} within the {}s deadline; median latency {} ({} for recipients offline at send).",
+            x.name,
+            x.delivered,
+            x.copies_created,
+            pct(x.delivery_ratio),
+            pct(x.delivered_in_deadline_ratio),
+            x.deadline_s,
+            human_ms(x.latency.p50_ms),
+            human_ms(x.latency_offline_at_send.p50_ms)
+        ));
+        if x.lost > 0 {
+            let (reason, n) = x.lost_by_reason.iter().max_by_key(|e| e.1).expect("reasons listed");
+            lines.push(format!("{} copies were lost, most for `{}` ({n}).", x.lost, reason.as_str()));
+        }
+        return lines.join("\n");
+    }
+    if let Some((b, bv, w, wv)) = best_of(a, |x| x.delivery_ratio, false) {
+        if (bv - wv).abs() < 0.0005 {
+            lines.push(format!("Delivery: every architecture delivers about {}.", pct(Some(bv))));
+        } else {
+            lines.push(format!(
+                "Delivery: {} delivers the most ({}), {} the least ({}).",
+                a[b].name,
+                pct(Some(bv)),
+                a[w].name,
+                pct(Some(wv))
+            ));
+        }
+    }
+    if let Some((b, bv, w, wv)) = best_of(a, |x| x.delivered_in_deadline_ratio, false) {
+        lines.push(format!(
+            "Within the {}s deadline: {} {} against {} {}.",
+            a[b].deadline_s,
+            a[b].name,
+            pct(Some(bv)),
+            a[w].name,
+            pct(Some(wv))
+        ));
+    }
+    if let Some((b, bv, w, wv)) = best_of(a, |x| x.latency.p50_ms, true) {
+        let factor = if bv > 0.0 { format!(" ({:.1}x slower)", wv / bv) } else { String::new() };
+        lines.push(format!(
+            "Median latency: {} is fastest at {}; {} is slowest at {}{factor}.",
+            a[b].name,
+            human_ms(Some(bv)),
+            a[w].name,
+            human_ms(Some(wv))
+        ));
+    }
+    if let Some((b, bv, w, wv)) = best_of(a, |x| x.wakeups_per_device_hour, true) {
+        lines.push(format!(
+            "Battery proxy: {} wakes a device {:.2} times per hour, {} {:.2}.",
+            a[b].name, bv, a[w].name, wv
+        ));
+    }
+    for x in a.iter().filter(|x| x.lost > 0) {
+        let (reason, n) = x.lost_by_reason.iter().max_by_key(|e| e.1).expect("reasons listed");
+        lines.push(format!("{} lost {} copies, most for `{}` ({n}).", x.name, x.lost, reason.as_str()));
+    }
+    lines.join("\n")
+}
