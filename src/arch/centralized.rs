@@ -257,10 +257,10 @@ impl Centralized {
 
     fn start_service(&mut self, ctx: &mut Ctx<'_>, d: usize, id: MsgId) {
         let s = self.p.service_time.sample_duration(ctx.rng());
-        if ctx.now() >= ctx.window().warmup_end {
-            let end = ctx.window().run_end;
-            self.queues[d].busy_us += (ctx.now() + s).min(end).since(ctx.now()).0 as u128;
-        }
+        // Utilisation is measured over the sending period, where the offered load is steady.
+        let w = ctx.window();
+        let (from, to) = (ctx.now().max(w.warmup_end), (ctx.now() + s).min(w.sends_end));
+        self.queues[d].busy_us += to.since(from).0 as u128;
         ctx.schedule_in(s, ModelEvent::for_msg(DONE, id, d as u32));
     }
 
@@ -455,7 +455,7 @@ impl DeliveryModel for Centralized {
                 slot = c.next;
             }
         }
-        let window_us = end.since(ctx.window().warmup_end).0.max(1) as f64;
+        let window_us = ctx.window().sends_end.since(ctx.window().warmup_end).0.max(1) as f64;
         let servers = self
             .queues
             .iter()

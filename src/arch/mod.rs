@@ -51,7 +51,7 @@ pub struct ServerStats {
     pub count: u32,
     /// Messages served in the measurement window.
     pub served: u64,
-    /// Busy time over available time, 0 to 1.
+    /// Busy time over available time during the sending period (after the warm-up), 0 to 1.
     pub utilisation: f64,
     /// Most messages waiting at once.
     pub peak_queue: u64,

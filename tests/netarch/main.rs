@@ -1,3 +1,8 @@
 //! netarch's integration tests: one binary, one module per topic.
 
+mod bad_input;
+mod builtins;
 mod common;
+mod determinism;
+mod queueing;
+mod store_and_forward;
