@@ -108,6 +108,16 @@ pub enum SimError {
     Conservation { arch: String, created: u64, delivered: u64, lost: u64, in_flight: u64 },
 }
 
+/// Everything the world's processes keep per user, in one record so that a toggle or a send
+/// touches one or two cache lines rather than one per field.
+struct UserState {
+    avail_rng: SimRng,
+    work_rng: SimRng,
+    online_since: SimTime,
+    send_generation: u32,
+    online: bool,
+}
+
 /// The context a delivery model acts through: time, world, randomness, messages, hops.
 pub struct Ctx<'w> {
     now: SimTime,
@@ -117,15 +127,11 @@ pub struct Ctx<'w> {
     msgs: MessageTable,
     rec: Recorder,
     window: Window,
-    online: Vec<bool>,
-    online_since: Vec<SimTime>,
+    users: Vec<UserState>,
     infra_region: Vec<RegionId>,
     infra_kind: Vec<NodeKind>,
     sinks: Vec<&'w mut dyn ObservationSink>,
     tally: VisibilityTally,
-    avail_rng: Vec<SimRng>,
-    work_rng: Vec<SimRng>,
-    send_generation: Vec<u32>,
     send_gap: Option<Exp<f64>>,
     peak_pending: usize,
 }
@@ -208,13 +214,13 @@ impl<'w> Ctx<'w> {
     /// Whether `user` is online now.
     #[inline]
     pub fn is_online(&self, user: UserId) -> bool {
-        self.online[user as usize]
+        self.users[user as usize].online
     }
 
     /// When `user` last came online (meaningful while online).
     #[inline]
     pub fn online_since(&self, user: UserId) -> SimTime {
-        self.online_since[user as usize]
+        self.users[user as usize].online_since
     }
 
     /// The message behind a live handle.
@@ -327,10 +333,10 @@ impl<'w> Ctx<'w> {
         let online_at_send = match m.dest {
             Dest::User(_) => m.online_at_send,
             // For room copies: online continuously since the send.
-            Dest::Room(_) => self.online[recipient as usize] && self.online_since[recipient as usize] <= m.created,
+            Dest::Room(_) => self.users[recipient as usize].online && self.users[recipient as usize].online_since <= m.created,
         };
-        let since_online = (!online_at_send && self.online[recipient as usize])
-            .then(|| self.now.since(self.online_since[recipient as usize].max(m.created)));
+        let r = &self.users[recipient as usize];
+        let since_online = (!online_at_send && r.online).then(|| self.now.since(r.online_since.max(m.created)));
         self.rec.delivered(self.now.since(m.created), online_at_send, hops, since_online);
     }
 
@@ -390,17 +396,18 @@ impl<'w> Ctx<'w> {
 
     fn next_send(&mut self, user: UserId) {
         if let Some(gap) = &self.send_gap {
-            let d = SimDuration::from_secs_f64(gap.sample(&mut self.work_rng[user as usize]));
-            let at = self.now + d;
+            let u = &mut self.users[user as usize];
+            let d = SimDuration::from_secs_f64(gap.sample(&mut u.work_rng));
+            let (at, generation) = (self.now + d, u.send_generation);
             if at < self.window.sends_end {
-                self.schedule_world(at, ModelEvent::SEND, user, self.send_generation[user as usize]);
+                self.schedule_world(at, ModelEvent::SEND, user, generation);
             }
         }
     }
 
     fn create_message(&mut self, user: UserId) -> Option<MsgId> {
         let w = self.world;
-        let rng = &mut self.work_rng[user as usize];
+        let rng = &mut self.users[user as usize].work_rng;
         let rooms = w.rooms.of(user);
         let to_room = !rooms.is_empty() && w.params.workload.room_share > 0.0 && rng.random_bool(w.params.workload.room_share.min(1.0));
         let dest = if to_room {
@@ -417,7 +424,7 @@ impl<'w> Ctx<'w> {
             return None;
         }
         let online_at_send = match dest {
-            Dest::User(u) => self.online[u as usize],
+            Dest::User(u) => self.users[u as usize].online,
             Dest::Room(_) => false,
         };
         let counted = self.now >= self.window.warmup_end;
@@ -458,15 +465,19 @@ impl<'w, 'm> Sim<'w, 'm> {
             msgs: MessageTable::default(),
             rec: Recorder::new(cfg.deadline),
             window: cfg.window,
-            online: vec![false; n],
-            online_since: vec![SimTime::ZERO; n],
+            users: (0..n as u64)
+                .map(|u| UserState {
+                    avail_rng: stream(cfg.seed, Purpose::Availability, u),
+                    work_rng: stream(cfg.seed, Purpose::Workload, u),
+                    online_since: SimTime::ZERO,
+                    send_generation: 0,
+                    online: false,
+                })
+                .collect(),
             infra_region: Vec::new(),
             infra_kind: Vec::new(),
             sinks,
             tally: VisibilityTally::default(),
-            avail_rng: (0..n as u64).map(|u| stream(cfg.seed, Purpose::Availability, u)).collect(),
-            work_rng: (0..n as u64).map(|u| stream(cfg.seed, Purpose::Workload, u)).collect(),
-            send_generation: vec![0; n],
             send_gap,
             peak_pending: 0,
         };
@@ -474,11 +485,11 @@ impl<'w, 'm> Sim<'w, 'm> {
             let online = if world.always_online[u] {
                 true
             } else {
-                let (online, first) = wp.availability.initial(&mut ctx.avail_rng[u]);
+                let (online, first) = wp.availability.initial(&mut ctx.users[u].avail_rng);
                 ctx.schedule_world(SimTime::ZERO + first, ModelEvent::TOGGLE, u as UserId, 0);
                 online
             };
-            ctx.online[u] = online;
+            ctx.users[u].online = online;
             if online {
                 ctx.next_send(u as UserId);
             }
@@ -506,7 +517,8 @@ impl<'w, 'm> Sim<'w, 'm> {
             match ev.kind {
                 ModelEvent::TOGGLE => self.toggle(ev.a),
                 ModelEvent::SEND => {
-                    if ev.b == self.ctx.send_generation[ev.a as usize] && self.ctx.online[ev.a as usize] {
+                    let u = &self.ctx.users[ev.a as usize];
+                    if ev.b == u.send_generation && u.online {
                         if let Some(id) = self.ctx.create_message(ev.a) {
                             self.model.on_send(&mut self.ctx, id);
                         }
@@ -521,15 +533,18 @@ impl<'w, 'm> Sim<'w, 'm> {
     }
 
     fn toggle(&mut self, user: UserId) {
-        let u = user as usize;
-        let now_online = !self.ctx.online[u];
-        self.ctx.online[u] = now_online;
-        self.ctx.send_generation[u] = self.ctx.send_generation[u].wrapping_add(1);
-        let period = self.ctx.world.params.availability.period(now_online, &mut self.ctx.avail_rng[u]);
-        let next = self.ctx.now + period;
+        let now = self.ctx.now;
+        let availability = &self.ctx.world.params.availability;
+        let u = &mut self.ctx.users[user as usize];
+        let now_online = !u.online;
+        u.online = now_online;
+        u.send_generation = u.send_generation.wrapping_add(1);
+        let next = now + availability.period(now_online, &mut u.avail_rng);
+        if now_online {
+            u.online_since = now;
+        }
         self.ctx.schedule_world(next, ModelEvent::TOGGLE, user, 0);
         if now_online {
-            self.ctx.online_since[u] = self.ctx.now;
             self.ctx.next_send(user);
             self.model.on_online(&mut self.ctx, user);
         } else {
