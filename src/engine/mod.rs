@@ -130,6 +130,7 @@ pub struct Ctx<'w> {
     users: Vec<UserState>,
     infra_region: Vec<RegionId>,
     infra_kind: Vec<NodeKind>,
+    infra_weight: Vec<f64>,
     sinks: Vec<&'w mut dyn ObservationSink>,
     tally: VisibilityTally,
     send_gap: Option<Exp<f64>>,
@@ -179,7 +180,22 @@ impl<'w> Ctx<'w> {
     pub fn add_node(&mut self, kind: NodeKind, region: RegionId) -> NodeId {
         self.infra_region.push(region);
         self.infra_kind.push(kind);
+        self.infra_weight.push(1.0);
         self.world.users() + self.infra_region.len() as u32 - 1
+    }
+
+    /// Sets an infrastructure node's weight: its bandwidth for relays, the users it hosts for
+    /// home servers. Adversaries that pick "the largest" nodes or pick by bandwidth use it.
+    pub fn set_node_weight(&mut self, node: NodeId, weight: f64) {
+        let users = self.world.users();
+        if node >= users {
+            self.infra_weight[(node - users) as usize] = weight;
+        }
+    }
+
+    /// The kinds and weights of every node, for adversaries choosing what they watch.
+    pub fn node_kinds(&self) -> NodeKinds<'_> {
+        NodeKinds { users: self.world.users(), infra: &self.infra_kind, weights: &self.infra_weight }
     }
 
     /// The region of any node.
@@ -317,7 +333,7 @@ impl<'w> Ctx<'w> {
     }
 
     fn emit(&mut self, obs: &Observation) {
-        let kinds = NodeKinds { users: self.world.users(), infra: &self.infra_kind };
+        let kinds = NodeKinds { users: self.world.users(), infra: &self.infra_kind, weights: &self.infra_weight };
         self.tally.observe(obs, &kinds);
         for s in self.sinks.iter_mut() {
             s.observe(obs, &kinds);
@@ -476,6 +492,7 @@ impl<'w, 'm> Sim<'w, 'm> {
                 .collect(),
             infra_region: Vec::new(),
             infra_kind: Vec::new(),
+            infra_weight: Vec::new(),
             sinks,
             tally: VisibilityTally::default(),
             send_gap,

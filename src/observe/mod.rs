@@ -105,6 +105,8 @@ pub struct NodeKinds<'a> {
     pub users: u32,
     /// Kinds of the infrastructure nodes, from address `users` on.
     pub infra: &'a [NodeKind],
+    /// Weights of the infrastructure nodes (bandwidth, users hosted), from address `users` on.
+    pub weights: &'a [f64],
 }
 
 impl NodeKinds<'_> {
@@ -112,6 +114,12 @@ impl NodeKinds<'_> {
     #[inline]
     pub fn of(&self, node: NodeId) -> NodeKind {
         if node < self.users { NodeKind::Device } else { self.infra[(node - self.users) as usize] }
+    }
+
+    /// The weight of `node` (1 for devices and for nodes whose model set none).
+    #[inline]
+    pub fn weight(&self, node: NodeId) -> f64 {
+        if node < self.users { 1.0 } else { self.weights[(node - self.users) as usize] }
     }
 }
 
