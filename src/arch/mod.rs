@@ -8,6 +8,9 @@
 //! architectures are a closed set, [`ArchSpec`], matched exhaustively.
 
 pub mod centralized;
+pub mod federated;
+pub mod onion;
+pub mod p2p;
 
 use std::collections::BTreeMap;
 
@@ -75,6 +78,12 @@ pub struct ModelReport {
 pub enum ArchSpec {
     /// Signal-like: one provider's servers, push or store-and-forward.
     Centralized(centralized::CentralizedParams),
+    /// Matrix-like: home servers relaying to each other, with back-off and defederation.
+    Federated(federated::FederatedParams),
+    /// Session/Tor-like: onion paths through service nodes to a storage swarm the recipient polls.
+    Onion(onion::OnionParams),
+    /// Briar-like: direct connections between online peers, held by the sender meanwhile.
+    P2p(p2p::P2pParams),
 }
 
 impl ArchSpec {
@@ -82,6 +91,9 @@ impl ArchSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             ArchSpec::Centralized(_) => "centralized",
+            ArchSpec::Federated(_) => "federated",
+            ArchSpec::Onion(_) => "onion",
+            ArchSpec::P2p(_) => "p2p",
         }
     }
 
@@ -89,6 +101,9 @@ impl ArchSpec {
     pub fn build(&self, name: &str) -> Box<dyn DeliveryModel> {
         match self {
             ArchSpec::Centralized(p) => Box::new(centralized::Centralized::new(name, p.clone())),
+            ArchSpec::Federated(p) => Box::new(federated::Federated::new(name, p.clone())),
+            ArchSpec::Onion(p) => Box::new(onion::Onion::new(name, p.clone())),
+            ArchSpec::P2p(p) => Box::new(p2p::P2p::new(name, p.clone())),
         }
     }
 }

@@ -4,8 +4,10 @@
 //! beside the destination, which is renamed into place only when every file is complete. An
 //! interrupted or failed run leaves the previous folder (if any) untouched.
 
+pub mod charts;
 pub mod csv;
 pub mod json;
+pub mod report;
 pub mod table;
 
 use std::path::{Path, PathBuf};

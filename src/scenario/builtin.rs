@@ -19,6 +19,16 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "store-and-forward", text: include_str!("../../scenarios/store-and-forward.toml") },
     Builtin { name: "provider-outage", text: include_str!("../../scenarios/provider-outage.toml") },
     Builtin { name: "self-hosted", text: include_str!("../../scenarios/self-hosted.toml") },
+    Builtin { name: "federation", text: include_str!("../../scenarios/federation.toml") },
+    Builtin { name: "federation-outage", text: include_str!("../../scenarios/federation-outage.toml") },
+    Builtin { name: "defederation", text: include_str!("../../scenarios/defederation.toml") },
+    Builtin { name: "onion-latency", text: include_str!("../../scenarios/onion-latency.toml") },
+    Builtin { name: "offline-swarm", text: include_str!("../../scenarios/offline-swarm.toml") },
+    Builtin { name: "relay-churn", text: include_str!("../../scenarios/relay-churn.toml") },
+    Builtin { name: "p2p-online", text: include_str!("../../scenarios/p2p-online.toml") },
+    Builtin { name: "dht-lookup", text: include_str!("../../scenarios/dht-lookup.toml") },
+    Builtin { name: "battery", text: include_str!("../../scenarios/battery.toml") },
+    Builtin { name: "internet-outage", text: include_str!("../../scenarios/internet-outage.toml") },
 ];
 
 /// The built-in scenario called `name`.

@@ -10,7 +10,12 @@ use serde::Deserialize;
 use crate::scenario::schema::RawExplain;
 
 /// The shipped presets, by name.
-const PRESETS: &[(&str, &str)] = &[("signal", include_str!("../../presets/signal.toml"))];
+const PRESETS: &[(&str, &str)] = &[
+    ("signal", include_str!("../../presets/signal.toml")),
+    ("element", include_str!("../../presets/element.toml")),
+    ("session", include_str!("../../presets/session.toml")),
+    ("briar", include_str!("../../presets/briar.toml")),
+];
 
 /// One app preset.
 #[derive(Clone, Debug, Deserialize)]

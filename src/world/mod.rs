@@ -7,6 +7,7 @@
 //! structures and the parameters of the processes; it knows nothing of delivery.
 
 pub mod availability;
+pub mod overlay;
 pub mod regions;
 pub mod social;
 pub mod workload;

@@ -4,5 +4,8 @@ mod bad_input;
 mod builtins;
 mod common;
 mod determinism;
+mod federated;
+mod onion;
+mod p2p;
 mod queueing;
 mod store_and_forward;

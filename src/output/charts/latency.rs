@@ -5,9 +5,9 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{Entry, INK, MUTED, Mark, anchored, duration_ms, legend_column, px, text, titled};
+use super::style::{Entry, INK, MUTED, Mark, anchored, duration_ms, legend_column, px, text, text_width, titled};
 use super::{ChartError, Drawn, Figure, Frame, plottable};
 use crate::metrics::summary::CdfPoint;
 
@@ -55,8 +55,21 @@ fn tick(v: f64) -> String {
             .collect();
         format!("10{sup}")
     } else {
-        super::sig3(v).trim_end_matches('0').trim_end_matches('.').to_owned()
+        super::style::tick_number(v)
     }
+}
+
+/// The points of a CDF as a line, starting from 0 at its first latency (the CDF is 0 below
+/// the smallest delivered latency, so the curve rises from the axis rather than floating).
+fn steps(cdf: &[CdfPoint]) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(cdf.len() + 1);
+    for p in cdf.iter().filter(|p| plottable(p)) {
+        if out.is_empty() {
+            out.push((p.latency_ms, 0.0));
+        }
+        out.push((p.latency_ms, p.cumulative));
+    }
+    out
 }
 
 /// The axis range: whole decades around every plotted latency and the deadline.
@@ -112,7 +125,7 @@ impl Figure for LatencyChart<'_> {
             .margin_top(px(12.0, s))
             .margin_right(px(16.0, s))
             .margin_left(px(8.0, s))
-            .x_label_area_size(px(52.0, s))
+            .x_label_area_size(px(46.0, s))
             .y_label_area_size(px(62.0, s))
             .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)
             .drawn()?;
@@ -132,14 +145,14 @@ impl Figure for LatencyChart<'_> {
             .drawn()?;
 
         let label_style = anchored(12.0, s, HPos::Left, VPos::Top);
+        let chart_right = chart.backend_coord(&(hi, 1.0)).0;
         let deadline = self.deadline_ms.is_finite() && self.deadline_ms > 0.0;
         for (ms, label) in MARKS {
             let near_deadline = deadline && (ms / self.deadline_ms - 1.0).abs() < 0.05;
             if ms > lo && ms < hi && !near_deadline {
                 chart.draw_series(LineSeries::new([(ms, 0.0), (ms, 1.0)], MUTED.mix(0.35).stroke_width(px(1.0, s) as u32))).drawn()?;
                 let (x, y) = chart.backend_coord(&(ms, 1.0));
-                root.draw(&Text::new(label.to_owned(), (x + px(3.0, s), y + px(2.0, s)), label_style.clone().color(&MUTED)))
-                    .drawn()?;
+                mark_label(root, &chart_right, label, (x, y), label_style.clone().color(&MUTED), s)?;
             }
         }
         if deadline {
@@ -151,16 +164,13 @@ impl Figure for LatencyChart<'_> {
                 .drawn()?;
             let (x, y) = chart.backend_coord(&(self.deadline_ms, 1.0));
             let label = format!("deadline {}", duration_ms(self.deadline_ms));
-            root.draw(&Text::new(label, (x + px(3.0, s), y + px(2.0, s)), label_style.clone())).drawn()?;
+            mark_label(root, &chart_right, &label, (x, y), label_style.clone(), s)?;
         }
 
         let width = px(2.5, s).max(1) as u32;
         for c in self.curves {
             let colour = self.frame.colour(&c.arch);
-            let online: Vec<(f64, f64)> =
-                c.online_at_send.iter().filter(|p| plottable(p)).map(|p| (p.latency_ms, p.cumulative)).collect();
-            let offline: Vec<(f64, f64)> =
-                c.offline_at_send.iter().filter(|p| plottable(p)).map(|p| (p.latency_ms, p.cumulative)).collect();
+            let (online, offline) = (steps(&c.online_at_send), steps(&c.offline_at_send));
             if !online.is_empty() {
                 chart.draw_series(LineSeries::new(online, colour.stroke_width(width))).drawn()?;
             }
@@ -172,6 +182,25 @@ impl Figure for LatencyChart<'_> {
         }
         self.legend(&legend, s)
     }
+}
+
+/// Labels a vertical reference line at its top: right of the line, or left of it when the
+/// label would run past the plot's right edge `right`.
+fn mark_label<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    right: &i32,
+    label: &str,
+    (x, y): (i32, i32),
+    style: TextStyle,
+    s: f64,
+) -> Result<(), ChartError> {
+    let width = text_width(root, label, &style);
+    let (pos, h) = if x + px(3.0, s) + width > *right {
+        ((x - px(3.0, s), y + px(2.0, s)), HPos::Right)
+    } else {
+        ((x + px(3.0, s), y + px(2.0, s)), HPos::Left)
+    };
+    root.draw(&Text::new(label.to_owned(), pos, style.pos(Pos::new(h, VPos::Top)))).drawn()
 }
 
 impl LatencyChart<'_> {
@@ -198,6 +227,13 @@ mod tests {
 
     fn point(ms: f64, c: f64) -> CdfPoint {
         CdfPoint { latency_ms: ms, cumulative: c }
+    }
+
+    #[test]
+    fn a_curve_rises_from_zero_and_skips_what_a_log_axis_cannot_show() {
+        let cdf = [point(0.0, 0.1), point(20.0, 0.4), point(f64::NAN, 0.5), point(50.0, 1.0)];
+        assert_eq!(steps(&cdf), vec![(20.0, 0.0), (20.0, 0.4), (50.0, 1.0)]);
+        assert!(steps(&[]).is_empty());
     }
 
     #[test]

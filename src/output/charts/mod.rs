@@ -280,4 +280,4 @@ fn ratio(a: f64, b: f64) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

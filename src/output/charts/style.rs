@@ -202,6 +202,12 @@ pub(super) fn row_labels<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Half the thickness of a bar, in row units, for rows `row_px` pixels tall: 30% of the row,
+/// but never thicker than 30 logical pixels, so one or two architectures do not get slabs.
+pub(super) fn bar_half(row_px: i32, s: f64) -> f64 {
+    (15.0 * s / row_px.max(1) as f64).min(0.3)
+}
+
 /// A number with three significant digits and no exponent, e.g. 0.0123, 4.56, 789, 12345.
 pub fn sig3(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
@@ -210,6 +216,12 @@ pub fn sig3(v: f64) -> String {
     let digits = v.abs().log10().floor() as i32;
     let decimals = (2 - digits).max(0) as usize;
     format!("{v:.decimals$}")
+}
+
+/// An axis tick: [`sig3`] without trailing zeros after the decimal point (0.5, 2, 1000).
+pub(super) fn tick_number(v: f64) -> String {
+    let s = sig3(v);
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s }
 }
 
 /// A share in [0, 1] as a percentage with enough decimals to tell 99.9% from 100%.
@@ -224,15 +236,16 @@ pub fn percent(share: f64) -> String {
     }
 }
 
-/// A duration in milliseconds in the largest unit that keeps it readable, e.g. "45.2 ms", "3.1 min".
+/// A duration in milliseconds in the largest unit that keeps it readable, three significant
+/// digits, e.g. "45.2 ms", "1.5 min", "5 s".
 pub fn duration_ms(ms: f64) -> String {
     const UNITS: [(f64, &str); 5] = [(86_400_000.0, "d"), (3_600_000.0, "h"), (60_000.0, "min"), (1000.0, "s"), (1.0, "ms")];
     for (size, unit) in UNITS {
         if ms >= size {
-            return format!("{} {unit}", sig3(ms / size));
+            return format!("{} {unit}", tick_number(ms / size));
         }
     }
-    format!("{} ms", sig3(ms))
+    format!("{} ms", tick_number(ms))
 }
 
 /// A byte count in decimal units (as scenario sizes are: 1KB = 1000 B), e.g. "1.23 KB".
@@ -240,10 +253,10 @@ pub fn bytes(b: f64) -> String {
     const UNITS: [(f64, &str); 4] = [(1e9, "GB"), (1e6, "MB"), (1e3, "KB"), (1.0, "B")];
     for (size, unit) in UNITS {
         if b >= size {
-            return format!("{} {unit}", sig3(b / size));
+            return format!("{} {unit}", tick_number(b / size));
         }
     }
-    format!("{} B", sig3(b))
+    format!("{} B", tick_number(b))
 }
 
 #[cfg(test)]
@@ -256,15 +269,19 @@ mod tests {
         assert_eq!(sig3(4.567), "4.57");
         assert_eq!(sig3(789.4), "789");
         assert_eq!(sig3(12345.0), "12345");
+        assert_eq!(tick_number(1000.0), "1000");
+        assert_eq!(tick_number(2.50), "2.5");
+        assert_eq!(tick_number(0.0), "0");
         assert_eq!(percent(1.0), "100%");
         assert_eq!(percent(0.9995), "99.95%");
         assert_eq!(percent(0.5), "50.0%");
         assert_eq!(percent(0.0004), "0.04%");
         assert_eq!(duration_ms(45.23), "45.2 ms");
-        assert_eq!(duration_ms(90_000.0), "1.50 min");
-        assert_eq!(duration_ms(0.5), "0.500 ms");
+        assert_eq!(duration_ms(90_000.0), "1.5 min");
+        assert_eq!(duration_ms(5_000.0), "5 s");
+        assert_eq!(duration_ms(0.5), "0.5 ms");
         assert_eq!(bytes(1234.0), "1.23 KB");
-        assert_eq!(bytes(12.0), "12.0 B");
+        assert_eq!(bytes(12.0), "12 B");
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! (`arch[2].path_length`).
 
 pub mod centralized;
+pub mod federated;
+pub mod onion;
+pub mod p2p;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
@@ -28,7 +31,12 @@ pub trait ArchConfig: DeserializeOwned + Serialize + JsonSchema {
 
 /// Every kind a scenario can name, with its one-line summary.
 pub fn kinds() -> Vec<(&'static str, &'static str)> {
-    vec![(centralized::CentralizedConfig::KIND, centralized::CentralizedConfig::SUMMARY)]
+    vec![
+        (centralized::CentralizedConfig::KIND, centralized::CentralizedConfig::SUMMARY),
+        (federated::FederatedConfig::KIND, federated::FederatedConfig::SUMMARY),
+        (onion::OnionConfig::KIND, onion::OnionConfig::SUMMARY),
+        (p2p::P2pConfig::KIND, p2p::P2pConfig::SUMMARY),
+    ]
 }
 
 /// Parses and resolves one kind's table; returns the engine parameters and the complete table
@@ -42,6 +50,9 @@ pub fn resolve_kind(
 ) -> Option<(ArchSpec, toml::Table)> {
     match kind {
         centralized::CentralizedConfig::KIND => resolve_with::<centralized::CentralizedConfig>(params, path, env, problems),
+        federated::FederatedConfig::KIND => resolve_with::<federated::FederatedConfig>(params, path, env, problems),
+        onion::OnionConfig::KIND => resolve_with::<onion::OnionConfig>(params, path, env, problems),
+        p2p::P2pConfig::KIND => resolve_with::<p2p::P2pConfig>(params, path, env, problems),
         other => {
             let names: Vec<&str> = kinds().iter().map(|k| k.0).collect();
             problems.push(
@@ -94,6 +105,9 @@ impl JsonSchema for RawArch {
             alternatives.push(schema);
         };
         add(centralized::CentralizedConfig::KIND, <centralized::CentralizedConfig as JsonSchema>::json_schema(generator));
+        add(federated::FederatedConfig::KIND, <federated::FederatedConfig as JsonSchema>::json_schema(generator));
+        add(onion::OnionConfig::KIND, <onion::OnionConfig as JsonSchema>::json_schema(generator));
+        add(p2p::P2pConfig::KIND, <p2p::P2pConfig as JsonSchema>::json_schema(generator));
         let preset_entry = json_schema!({
             "type": "object",
             "required": ["preset"],

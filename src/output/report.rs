@@ -1,0 +1,387 @@
+//! The run's HTML report: one self-contained page with the scenario's title and explanation,
+//! the claims it measures, the summary tables, the charts (inline SVG), the world it ran on and
+//! the exact command and seed that reproduce it.
+//!
+//! Self-contained means it makes no network request: no external stylesheet, script, font or
+//! image — the style sheet is inline and the page has no script at all. Every piece of text that
+//! comes from a scenario file (title, explanation, architecture labels) or the command line is
+//! HTML-escaped, so a scenario cannot inject markup. Undefined figures (`None`) show as "n/a",
+//! never as 0. This module draws nothing itself: charts arrive as SVG text from
+//! [`crate::output::charts`].
+
+use std::fmt::Write;
+
+use crate::metrics::recorder::LossReason;
+use crate::metrics::summary::{ArchSummary, LatencyStats};
+use crate::output::charts::{bytes, duration_ms, percent, sig3};
+use crate::run::RunResults;
+use crate::scenario::Scenario;
+use crate::scenario::claims::claim;
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Escaped prose: paragraphs at blank lines, hard-wrapped lines joined, `backticked` spans set
+/// as code (the explain texts quote keys that way).
+fn prose(text: &str) -> String {
+    let mut out = String::new();
+    for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+        let joined = para.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        out.push_str("<p>");
+        out.push_str(&code_spans(&escape(&joined)));
+        out.push_str("</p>\n");
+    }
+    out
+}
+
+/// Escaped lines as a list (the `sources` text puts one source per line).
+fn line_list(text: &str) -> String {
+    let mut out = String::from("<ul>\n");
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let _ = writeln!(out, "<li>{}</li>", code_spans(&escape(line)));
+    }
+    out.push_str("</ul>\n");
+    out
+}
+
+/// Turns `a` pairs of backticks in already escaped text into code elements; an unpaired
+/// backtick stays as it is.
+fn code_spans(escaped: &str) -> String {
+    let parts: Vec<&str> = escaped.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return escaped.to_owned();
+    }
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{p}</code>");
+        } else {
+            out.push_str(p);
+        }
+    }
+    out
+}
+
+/// A figure cell: the value, or "n/a" when undefined.
+fn cell(v: Option<String>) -> String {
+    match v {
+        Some(v) => format!("<td>{}</td>", escape(&v)),
+        None => "<td class=\"na\" title=\"undefined for this run\">n/a</td>".into(),
+    }
+}
+
+const STYLE: &str = "
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif; margin: 0; color: #222; background: #fff; line-height: 1.5; }
+main { max-width: 1100px; margin: 0 auto; padding: 1.5rem; }
+h1 { font-size: 1.6rem; margin: 0 0 .3rem; }
+h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+h3 { font-size: 1.05rem; margin-bottom: .2rem; }
+.meta { color: #555; margin: 0; }
+code, pre { font-family: ui-monospace, 'DejaVu Sans Mono', monospace; font-size: .92em; }
+pre { background: #f5f5f5; padding: .7rem; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
+table { border-collapse: collapse; margin: .5rem 0; font-size: .92rem; }
+th, td { border-bottom: 1px solid #e3e3e3; padding: .25rem .6rem; text-align: right; vertical-align: top; }
+th { background: #f5f5f5; font-weight: 600; }
+th:first-child, td:first-child { text-align: left; }
+td.na { color: #888; }
+.scroll { overflow-x: auto; }
+.swatch { display: inline-block; width: .8em; height: .8em; margin-right: .4em; vertical-align: -.05em; }
+figure { margin: 1.5rem 0; }
+figcaption { font-weight: 600; margin-bottom: .3rem; }
+figure svg { width: 100%; height: auto; border: 1px solid #eee; }
+.note { color: #555; font-size: .9rem; }
+";
+
+/// The report page.
+pub fn render_report(scenario: &Scenario, results: &RunResults, charts: &[(String, String)], command: &str) -> String {
+    let raw = &scenario.raw;
+    let heading = if raw.title.trim().is_empty() { raw.name.as_str() } else { raw.title.as_str() };
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{} — netarch report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
+        escape(heading)
+    );
+    let _ = writeln!(h, "<header>\n<h1>{}</h1>", escape(heading));
+    let _ = writeln!(
+        h,
+        "<p class=\"meta\">scenario <code>{}</code> · seed {} · {} users · netarch {}</p>\n</header>",
+        escape(&raw.name),
+        scenario.seed(),
+        results.world.users,
+        env!("CARGO_PKG_VERSION")
+    );
+
+    explanation(&mut h, scenario);
+    summary(&mut h, scenario, results);
+
+    if !charts.is_empty() {
+        h.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
+        for (title, svg) in charts {
+            let _ = writeln!(h, "<figure>\n<figcaption>{}</figcaption>\n{}\n</figure>", escape(title), svg.trim());
+        }
+        h.push_str("<p class=\"note\">Each chart is also in the run folder as SVG and PNG.</p>\n</section>\n");
+    }
+
+    world(&mut h, results);
+    reproduce(&mut h, scenario, command);
+    h.push_str("</main>\n</body>\n</html>\n");
+    h
+}
+
+fn explanation(h: &mut String, scenario: &Scenario) {
+    let raw = &scenario.raw;
+    let e = &raw.explain;
+    let sections = [
+        ("What this scenario models", &e.what, false),
+        ("What the run shows", &e.shows, false),
+        ("What to try next", &e.next, false),
+        ("Where the numbers come from", &e.sources, true),
+    ];
+    if sections.iter().all(|(_, t, _)| t.trim().is_empty()) && raw.claims.is_empty() {
+        return;
+    }
+    h.push_str("<section id=\"explain\">\n");
+    for (title, text, list) in sections {
+        if text.trim().is_empty() {
+            continue;
+        }
+        let _ = writeln!(h, "<h2>{title}</h2>");
+        h.push_str(&if list { line_list(text) } else { prose(text) });
+    }
+    if !raw.claims.is_empty() {
+        h.push_str("<h2>Claims this scenario measures</h2>\n<ul>\n");
+        for id in &raw.claims {
+            let text = claim(id).unwrap_or("(not in the claim list)");
+            let _ = writeln!(h, "<li><strong>{}</strong>: {}</li>", escape(id), escape(text));
+        }
+        h.push_str("</ul>\n");
+    }
+    h.push_str("</section>\n");
+}
+
+/// The colour swatch of architecture `i`, as in every chart.
+fn swatch(i: usize) -> String {
+    let c = crate::output::charts::OKABE_ITO[i % crate::output::charts::OKABE_ITO.len()];
+    format!("<span class=\"swatch\" style=\"background:#{:02X}{:02X}{:02X}\"></span>", c.0, c.1, c.2)
+}
+
+fn arch_cell(i: usize, a: &ArchSummary) -> String {
+    format!("<td>{}{} <span class=\"note\">({})</span></td>", swatch(i), escape(&a.name), escape(&a.kind))
+}
+
+fn ms(v: Option<f64>) -> Option<String> {
+    v.map(duration_ms)
+}
+
+fn summary(h: &mut String, scenario: &Scenario, results: &RunResults) {
+    let deadline = duration_ms(scenario.deadline.as_secs_f64() * 1e3);
+    // Loss reasons that occurred in any architecture get a column each; a table of seven
+    // all-zero columns would hide the one that matters.
+    let reasons: Vec<LossReason> = LossReason::ALL
+        .into_iter()
+        .filter(|r| results.archs.iter().any(|a| a.lost_by_reason.get(r).copied().unwrap_or(0) > 0))
+        .collect();
+
+    h.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"scroll\"><table>\n<thead><tr>");
+    let _ = write!(
+        h,
+        "<th>architecture</th><th>copies</th><th>delivered</th><th>in deadline (≤ {})</th>\
+         <th>p50</th><th>p95</th><th>p99</th><th>lost</th>",
+        escape(&deadline)
+    );
+    for r in &reasons {
+        let _ = write!(h, "<th>lost: {}</th>", escape(&r.as_str().replace('_', " ")));
+    }
+    h.push_str(
+        "<th>in flight</th><th>transmissions / delivered</th><th>bytes / delivered</th>\
+         <th>overhead transmissions</th><th>wake-ups / device-hour</th></tr></thead>\n<tbody>\n",
+    );
+    for (i, a) in results.archs.iter().enumerate() {
+        h.push_str("<tr>");
+        h.push_str(&arch_cell(i, a));
+        h.push_str(&cell(Some(a.copies_created.to_string())));
+        h.push_str(&cell(a.delivery_ratio.map(percent)));
+        h.push_str(&cell(a.delivered_in_deadline_ratio.map(percent)));
+        h.push_str(&cell(ms(a.latency.p50_ms)));
+        h.push_str(&cell(ms(a.latency.p95_ms)));
+        h.push_str(&cell(ms(a.latency.p99_ms)));
+        h.push_str(&cell(Some(a.lost.to_string())));
+        for r in &reasons {
+            h.push_str(&cell(Some(a.lost_by_reason.get(r).copied().unwrap_or(0).to_string())));
+        }
+        h.push_str(&cell(Some(a.in_flight.to_string())));
+        h.push_str(&cell(a.transmissions_per_delivered.map(sig3)));
+        h.push_str(&cell(a.bytes_per_delivered.map(bytes)));
+        h.push_str(&cell(Some(a.overhead_transmissions.to_string())));
+        h.push_str(&cell(a.wakeups_per_device_hour.map(sig3)));
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table></div>\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"note\">Shares are of recipient copies created after the warm-up; latencies are \
+         send to delivery over delivered copies. Transmissions and bytes count the hops that carried \
+         messages; overhead transmissions carried none (polls, cover traffic, lookups). n/a: undefined \
+         for this run (e.g. a percentile of no deliveries).</p>"
+    );
+
+    h.push_str("<h3>Latency by the recipient's state at send</h3>\n<div class=\"scroll\"><table>\n<thead><tr>");
+    h.push_str(
+        "<th>architecture</th><th>online: copies</th><th>p50</th><th>p95</th><th>p99</th>\
+         <th>offline: copies</th><th>p50</th><th>p95</th><th>p99</th>\
+         <th>time stored (mean)</th><th>back online → delivered (p50)</th></tr></thead>\n<tbody>\n",
+    );
+    let split = |h: &mut String, l: &LatencyStats| {
+        h.push_str(&cell(Some(l.count.to_string())));
+        h.push_str(&cell(ms(l.p50_ms)));
+        h.push_str(&cell(ms(l.p95_ms)));
+        h.push_str(&cell(ms(l.p99_ms)));
+    };
+    for (i, a) in results.archs.iter().enumerate() {
+        h.push_str("<tr>");
+        h.push_str(&arch_cell(i, a));
+        split(h, &a.latency_online_at_send);
+        split(h, &a.latency_offline_at_send);
+        h.push_str(&cell(ms(a.time_stored.mean_ms)));
+        h.push_str(&cell(ms(a.online_to_delivery.p50_ms)));
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table></div>\n</section>\n");
+}
+
+fn world(h: &mut String, results: &RunResults) {
+    let w = &results.world;
+    h.push_str("<section id=\"world\">\n<h2>The world every architecture ran on</h2>\n<table>\n<tbody>\n");
+    let rows = [
+        ("users", w.users.to_string()),
+        ("contact edges", w.contact_edges.to_string()),
+        ("rooms", w.rooms.to_string()),
+        ("users always online", percent(w.always_online_share)),
+        ("long-run share of time others are online", percent(w.online_fraction)),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(h, "<tr><td>{}</td><td>{}</td></tr>", k, escape(&v));
+    }
+    let regions = w.users_per_region.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(", ");
+    let _ = writeln!(h, "<tr><td>users per region</td><td>{}</td></tr>", escape(&regions));
+    h.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+fn reproduce(h: &mut String, scenario: &Scenario, command: &str) {
+    let _ = writeln!(
+        h,
+        "<section id=\"reproduce\">\n<h2>Reproduce</h2>\n<pre><code>{}</code></pre>\n\
+         <p>Seed {}. The same command with netarch {} gives byte-identical results.</p>",
+        escape(command),
+        scenario.seed(),
+        env!("CARGO_PKG_VERSION")
+    );
+    // The fully resolved scenario (defaults filled in, overrides applied), so the run can be
+    // repeated from this page alone.
+    if let Ok(text) = toml::to_string(&scenario.raw) {
+        let _ = writeln!(
+            h,
+            "<details>\n<summary>The resolved scenario (defaults filled in, overrides applied)</summary>\n\
+             <pre><code>{}</code></pre>\n</details>",
+            escape(&text)
+        );
+    }
+    h.push_str("</section>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::charts::{ChartSet, render_svgs};
+    use crate::output::charts::tests::tiny;
+
+    #[test]
+    fn escape_neutralises_markup() {
+        assert_eq!(escape("<script>alert('x')</script>"), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+        assert_eq!(escape("a & \"b\""), "a &amp; &quot;b&quot;");
+        assert_eq!(escape("plain"), "plain");
+    }
+
+    #[test]
+    fn prose_keeps_paragraphs_and_code_spans() {
+        let p = prose("Turn `sealed_sender`\noff.\n\nThen <b>look</b>.");
+        assert_eq!(p, "<p>Turn <code>sealed_sender</code> off.</p>\n<p>Then &lt;b&gt;look&lt;/b&gt;.</p>\n");
+        assert_eq!(code_spans("an ` unpaired"), "an ` unpaired");
+    }
+
+    #[test]
+    fn the_report_escapes_scenario_text_and_holds_every_chart() {
+        let (mut s, r) = tiny();
+        s.raw.title = "<script>alert(1)</script> & more".into();
+        s.raw.explain.what = "What <i>happens</i>".into();
+        let set = ChartSet::from_run(&s, &r);
+        let charts: Vec<(String, String)> =
+            render_svgs(&set).expect("charts draw").into_iter().map(|c| (c.title, c.svg)).collect();
+        let html = render_report(&s, &r, &charts, "netarch run tiny.toml --seed 7 <x>");
+
+        assert!(!html.contains("<script"), "no script element, injected or not");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"));
+        assert!(html.contains("What &lt;i&gt;happens&lt;/i&gt;"));
+        assert!(html.contains("netarch run tiny.toml --seed 7 &lt;x&gt;"));
+        assert!(html.contains("Seed 7."));
+        for (title, svg) in &charts {
+            assert!(html.contains(&format!("<figcaption>{}</figcaption>", escape(title))));
+            assert!(html.contains(svg.trim()), "chart `{title}` is inline");
+        }
+        assert_eq!(html.matches("<svg").count(), charts.len());
+        for a in &r.archs {
+            assert!(html.contains(&escape(&a.name)), "architecture `{}` is in the tables", a.name);
+        }
+        // An architecture label with markup is escaped in the tables (it comes from the file).
+        assert!(html.contains("a &lt;b&gt; c"));
+    }
+
+    #[test]
+    fn the_report_makes_no_network_request() {
+        let (mut s, r) = tiny();
+        s.raw.explain.what = "Plain text.".into();
+        s.raw.explain.shows = "Plain text.".into();
+        s.raw.explain.next = "Plain text.".into();
+        s.raw.explain.sources = "Plain text.".into();
+        let set = ChartSet::from_run(&s, &r);
+        let charts: Vec<(String, String)> =
+            render_svgs(&set).expect("charts draw").into_iter().map(|c| (c.title, c.svg)).collect();
+        let html = render_report(&s, &r, &charts, "netarch run tiny.toml");
+        for needle in ["<link", "<script", "<img", "<iframe", "<object", "<embed", "@import", "url(", "src=", "href="] {
+            assert!(!html.contains(needle), "the report contains `{needle}`");
+        }
+    }
+
+    #[test]
+    fn undefined_figures_show_as_na_not_zero() {
+        let (s, mut r) = tiny();
+        let a = &mut r.archs[0];
+        a.delivery_ratio = None;
+        a.delivered_in_deadline_ratio = None;
+        a.latency = LatencyStats::default();
+        a.transmissions_per_delivered = None;
+        a.bytes_per_delivered = None;
+        a.wakeups_per_device_hour = None;
+        let html = render_report(&s, &r, &[], "netarch run tiny.toml");
+        let body = &html[html.find("<tbody>").expect("a summary table")..];
+        let row = &body[..body.find("</tr>").expect("a first row")];
+        assert_eq!(row.matches(">n/a<").count(), 8, "delivered, in deadline, p50/p95/p99, tx, bytes, wake-ups: {row}");
+    }
+}
