@@ -1096,6 +1096,11 @@ impl DeliveryModel for Onion {
                 self.count_polls(ctx, u, end);
             }
         }
+        // Polls that found nothing were counted, not simulated: their requests and empty answers
+        // through the path are overhead traffic too.
+        let empty_polls = self.stats.polls.saturating_sub(self.stats.fetches);
+        let hops_per_poll = 2 * (self.h as u64 + 1);
+        ctx.overhead_many(empty_polls * hops_per_poll, empty_polls * hops_per_poll * self.p.request_bytes as u64);
         // Copies whose time-to-live ran out before the end are lost, not in flight.
         let mut left = 0u64;
         for u in 0..users as usize {

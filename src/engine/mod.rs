@@ -17,7 +17,7 @@ use rand_distr::{Distribution, Exp};
 
 use crate::arch::{DeliveryModel, ModelReport};
 use crate::metrics::recorder::{LossReason, Recorder, Window};
-use crate::observe::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink, Truth, Visible, VisibilityTally};
+use crate::observe::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink, Truth, VisibilityTally, Visible};
 use crate::time::{SimDuration, SimTime};
 use crate::world::{RegionId, UserId, World};
 pub use messages::{Dest, Message, MessageTable, MsgId};
@@ -276,7 +276,15 @@ impl<'w> Ctx<'w> {
 
     /// Records a hop of a message from `from` to `to` that carries `bytes`, and what `to` can
     /// read of it; sinks observe it. `recipient` names the copy when the hop carries one.
-    pub fn hop(&mut self, id: MsgId, from: NodeId, to: NodeId, bytes: u32, visible: Visible, recipient: Option<UserId>) {
+    pub fn hop(
+        &mut self,
+        id: MsgId,
+        from: NodeId,
+        to: NodeId,
+        bytes: u32,
+        visible: Visible,
+        recipient: Option<UserId>,
+    ) {
         let m = *self.msgs.get(id);
         if m.counted {
             self.rec.transmissions += 1;
@@ -332,6 +340,13 @@ impl<'w> Ctx<'w> {
         self.emit(&obs);
     }
 
+    /// Counts overhead traffic computed in bulk rather than simulated hop by hop (the empty polls
+    /// of a polling model): no observation is made, only the cost is recorded.
+    pub fn overhead_many(&mut self, transmissions: u64, bytes: u64) {
+        self.rec.overhead_transmissions += transmissions;
+        self.rec.overhead_bytes += bytes;
+    }
+
     fn emit(&mut self, obs: &Observation) {
         let kinds = NodeKinds { users: self.world.users(), infra: &self.infra_kind, weights: &self.infra_weight };
         self.tally.observe(obs, &kinds);
@@ -349,7 +364,9 @@ impl<'w> Ctx<'w> {
         let online_at_send = match m.dest {
             Dest::User(_) => m.online_at_send,
             // For room copies: online continuously since the send.
-            Dest::Room(_) => self.users[recipient as usize].online && self.users[recipient as usize].online_since <= m.created,
+            Dest::Room(_) => {
+                self.users[recipient as usize].online && self.users[recipient as usize].online_since <= m.created
+            }
         };
         let r = &self.users[recipient as usize];
         let since_online = (!online_at_send && r.online).then(|| self.now.since(r.online_since.max(m.created)));
@@ -425,7 +442,9 @@ impl<'w> Ctx<'w> {
         let w = self.world;
         let rng = &mut self.users[user as usize].work_rng;
         let rooms = w.rooms.of(user);
-        let to_room = !rooms.is_empty() && w.params.workload.room_share > 0.0 && rng.random_bool(w.params.workload.room_share.min(1.0));
+        let to_room = !rooms.is_empty()
+            && w.params.workload.room_share > 0.0
+            && rng.random_bool(w.params.workload.room_share.min(1.0));
         let dest = if to_room {
             Dest::Room(rooms[rng.random_range(0..rooms.len())])
         } else {
@@ -469,10 +488,16 @@ pub struct Sim<'w, 'm> {
 
 impl<'w, 'm> Sim<'w, 'm> {
     /// Prepares a run: the world's processes start, then the model builds its infrastructure.
-    pub fn new(world: &'w World, model: &'m mut dyn DeliveryModel, cfg: RunConfig, sinks: Vec<&'w mut dyn ObservationSink>) -> Self {
+    pub fn new(
+        world: &'w World,
+        model: &'m mut dyn DeliveryModel,
+        cfg: RunConfig,
+        sinks: Vec<&'w mut dyn ObservationSink>,
+    ) -> Self {
         let n = world.users() as usize;
         let wp = &world.params;
-        let send_gap = (wp.workload.rate_per_hour > 0.0).then(|| Exp::new(wp.workload.rate_per_hour / 3600.0).expect("positive rate"));
+        let send_gap = (wp.workload.rate_per_hour > 0.0)
+            .then(|| Exp::new(wp.workload.rate_per_hour / 3600.0).expect("positive rate"));
         let mut ctx = Ctx {
             now: SimTime::ZERO,
             queue: EventQueue::new(),

@@ -122,14 +122,22 @@ pub fn reading(r: &RunResults) -> String {
         }
     }
     if let Some((b, bv, w, wv)) = best_of(a, |x| x.delivered_in_deadline_ratio, false) {
-        lines.push(format!(
-            "Within the {}s deadline: {} {} against {} {}.",
-            a[b].deadline_s,
-            a[b].name,
-            pct(Some(bv)),
-            a[w].name,
-            pct(Some(wv))
-        ));
+        if (bv - wv).abs() < 0.0005 {
+            lines.push(format!(
+                "Within the {}s deadline: every architecture delivers about {}.",
+                a[b].deadline_s,
+                pct(Some(bv))
+            ));
+        } else {
+            lines.push(format!(
+                "Within the {}s deadline: {} {} against {} {}.",
+                a[b].deadline_s,
+                a[b].name,
+                pct(Some(bv)),
+                a[w].name,
+                pct(Some(wv))
+            ));
+        }
     }
     if let Some((b, bv, w, wv)) = best_of(a, |x| x.latency.p50_ms, true) {
         let factor = if bv > 0.0 { format!(" ({:.1}x slower)", wv / bv) } else { String::new() };
