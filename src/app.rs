@@ -104,15 +104,38 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
     let s = load(&args.scenario, &sets)?;
     let results = run_with_progress(&s, args.quiet)?;
     let dest = args.out.clone().unwrap_or_else(|| PathBuf::from("netarch-out").join(s.name()));
-    let folder = write_run_folder(&dest, &s, &results)?;
+    let folder = write_run_folder(&dest, &s, &results, &reproduce_command(&args, &s))?;
     if !args.quiet {
         println!("{} (seed {}): {}", s.name(), s.seed(), s.raw.title);
         println!("{}", table::summary_table(&results));
         println!("{}", table::reading(&results));
         println!();
-        println!("wrote {}/ (results.json, summary.csv, latency.csv)", folder.display());
+        println!("wrote {}/", folder.display());
+        println!("  report   {}", folder.join("report.html").display());
+        println!("  charts   {}", folder.join("latency-cdf.svg").display());
+        println!("  data     {} (everything), summary.csv, latency.csv", folder.join("results.json").display());
     }
     Ok(())
+}
+
+/// The command line that reproduces a run exactly: the scenario, its overrides and the seed.
+fn reproduce_command(args: &RunArgs, s: &Scenario) -> String {
+    let mut parts = vec!["netarch".to_string(), "run".to_string(), shell_quote(&args.scenario)];
+    for set in &args.sets {
+        parts.push("--set".into());
+        parts.push(shell_quote(set));
+    }
+    parts.push("--seed".into());
+    parts.push(s.seed().to_string());
+    parts.join(" ")
+}
+
+fn shell_quote(text: &str) -> String {
+    if text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c)) {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// Runs a scenario, showing a progress bar on stderr once it has taken more than two seconds.

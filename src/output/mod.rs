@@ -109,11 +109,17 @@ pub fn run_files(scenario: &Scenario, results: &RunResults) -> Vec<(String, Vec<
     ]
 }
 
-/// Writes a whole run folder into `dest`; returns the folder's path.
-pub fn write_run_folder(dest: &Path, scenario: &Scenario, results: &RunResults) -> Result<PathBuf, OutputError> {
+/// Writes a whole run folder into `dest` — data files, charts and `report.html` — and returns
+/// the folder's path. `command` is the command line that reproduces the run, for the report.
+pub fn write_run_folder(dest: &Path, scenario: &Scenario, results: &RunResults, command: &str) -> Result<PathBuf, OutputError> {
     let staging = Staging::new(dest)?;
     for (name, bytes) in run_files(scenario, results) {
         staging.write(&name, &bytes)?;
     }
+    let set = charts::ChartSet::from_run(scenario, results);
+    let written = charts::write_set(staging.dir(), &set)
+        .map_err(|e| OutputError::Chart { what: "the run's charts".into(), message: e.to_string() })?;
+    let pairs: Vec<(String, String)> = written.iter().map(|w| (w.chart.title.clone(), w.chart.svg.clone())).collect();
+    staging.write("report.html", report::render_report(scenario, results, &pairs, command).as_bytes())?;
     staging.commit()
 }

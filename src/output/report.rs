@@ -13,7 +13,7 @@ use std::fmt::Write;
 
 use crate::metrics::recorder::LossReason;
 use crate::metrics::summary::{ArchSummary, LatencyStats};
-use crate::output::charts::{bytes, duration_ms, percent, sig3};
+use crate::output::charts::{arch_colour_hex, bytes, duration_ms, percent, sig3};
 use crate::run::RunResults;
 use crate::scenario::Scenario;
 use crate::scenario::claims::claim;
@@ -47,11 +47,24 @@ fn prose(text: &str) -> String {
     out
 }
 
-/// Escaped lines as a list (the `sources` text puts one source per line).
-fn line_list(text: &str) -> String {
-    let mut out = String::from("<ul>\n");
+/// Escaped sources as a list. Scenario files put one source per line but also hard-wrap long
+/// ones, so a line continues the previous item unless the previous line ended a sentence.
+fn source_list(text: &str) -> String {
+    let mut items: Vec<String> = Vec::new();
+    let mut open = false;
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let _ = writeln!(out, "<li>{}</li>", code_spans(&escape(line)));
+        match items.last_mut() {
+            Some(last) if open => {
+                last.push(' ');
+                last.push_str(line);
+            }
+            _ => items.push(line.to_owned()),
+        }
+        open = !line.ends_with('.');
+    }
+    let mut out = String::from("<ul>\n");
+    for item in items {
+        let _ = writeln!(out, "<li>{}</li>", code_spans(&escape(&item)));
     }
     out.push_str("</ul>\n");
     out
@@ -61,7 +74,7 @@ fn line_list(text: &str) -> String {
 /// backtick stays as it is.
 fn code_spans(escaped: &str) -> String {
     let parts: Vec<&str> = escaped.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return escaped.to_owned();
     }
     let mut out = String::new();
@@ -163,7 +176,7 @@ fn explanation(h: &mut String, scenario: &Scenario) {
             continue;
         }
         let _ = writeln!(h, "<h2>{title}</h2>");
-        h.push_str(&if list { line_list(text) } else { prose(text) });
+        h.push_str(&if list { source_list(text) } else { prose(text) });
     }
     if !raw.claims.is_empty() {
         h.push_str("<h2>Claims this scenario measures</h2>\n<ul>\n");
@@ -178,8 +191,7 @@ fn explanation(h: &mut String, scenario: &Scenario) {
 
 /// The colour swatch of architecture `i`, as in every chart.
 fn swatch(i: usize) -> String {
-    let c = crate::output::charts::OKABE_ITO[i % crate::output::charts::OKABE_ITO.len()];
-    format!("<span class=\"swatch\" style=\"background:#{:02X}{:02X}{:02X}\"></span>", c.0, c.1, c.2)
+    format!("<span class=\"swatch\" style=\"background:{}\"></span>", arch_colour_hex(i))
 }
 
 fn arch_cell(i: usize, a: &ArchSummary) -> String {
@@ -309,8 +321,8 @@ fn reproduce(h: &mut String, scenario: &Scenario, command: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::charts::{ChartSet, render_svgs};
     use crate::output::charts::tests::tiny;
+    use crate::output::charts::{ChartSet, render_svgs};
 
     #[test]
     fn escape_neutralises_markup() {
@@ -324,6 +336,17 @@ mod tests {
         let p = prose("Turn `sealed_sender`\noff.\n\nThen <b>look</b>.");
         assert_eq!(p, "<p>Turn <code>sealed_sender</code> off.</p>\n<p>Then &lt;b&gt;look&lt;/b&gt;.</p>\n");
         assert_eq!(code_spans("an ` unpaired"), "an ` unpaired");
+    }
+
+    #[test]
+    fn sources_are_one_item_per_source_even_when_wrapped() {
+        let list =
+            source_list("retention 30d: sample.yml.\nA long source that\nwraps. \n\nservice time: <assumption>.");
+        assert_eq!(
+            list,
+            "<ul>\n<li>retention 30d: sample.yml.</li>\n<li>A long source that wraps.</li>\n\
+             <li>service time: &lt;assumption&gt;.</li>\n</ul>\n"
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::style::{Entry, bar_half, INK, MUTED, Mark, anchored, legend_column, px, row_labels, sig3, text, text_width, titled};
+use super::style::{
+    Entry, INK, MUTED, Mark, anchored, bar_half, legend_column, px, row_labels, sig3, text, text_width, titled,
+};
 use super::{ChartError, Drawn, Figure, Frame, ratio};
 use crate::metrics::summary::ArchSummary;
 
@@ -149,7 +151,12 @@ impl Figure for CostChart<'_> {
 
 impl CostChart<'_> {
     /// Draws one small multiple; returns each row's vertical pixel centre.
-    fn panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, p: &Panel, s: f64) -> Result<Vec<i32>, ChartError> {
+    fn panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        p: &Panel,
+        s: f64,
+    ) -> Result<Vec<i32>, ChartError> {
         let n = p.values.len().max(1) as f64;
         let max = p.values.iter().flatten().map(|(a, b)| a + b).fold(0.0, f64::max);
         let x_max = if max > 0.0 { max * 1.3 } else { 1.0 };
@@ -192,7 +199,9 @@ impl CostChart<'_> {
                     continue;
                 }
                 Some((main, overhead)) => {
-                    chart.draw_series(std::iter::once(Rectangle::new([(0.0, y0), (main, y1)], colour.filled()))).drawn()?;
+                    chart
+                        .draw_series(std::iter::once(Rectangle::new([(0.0, y0), (main, y1)], colour.filled())))
+                        .drawn()?;
                     if overhead > 0.0 {
                         let bar = Rectangle::new([(main, y0), (main + overhead, y1)], colour.mix(0.4).filled());
                         chart.draw_series(std::iter::once(bar)).drawn()?;

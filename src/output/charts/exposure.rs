@@ -134,9 +134,14 @@ impl Figure for Heatmap<'_> {
             let half = px(6.0, s);
             let x0 = cx - (tw + px(18.0, s)) / 2;
             let y = top - px(16.0, s);
-            body.draw(&Rectangle::new([(x0, y - half), (x0 + 2 * half, y + half)], self.frame.colour(arch).filled())).drawn()?;
-            body.draw(&Text::new(arch.clone(), (x0 + 2 * half + px(6.0, s), y), anchored(size, s, HPos::Left, VPos::Center)))
+            body.draw(&Rectangle::new([(x0, y - half), (x0 + 2 * half, y + half)], self.frame.colour(arch).filled()))
                 .drawn()?;
+            body.draw(&Text::new(
+                arch.clone(),
+                (x0 + 2 * half + px(6.0, s), y),
+                anchored(size, s, HPos::Left, VPos::Center),
+            ))
+            .drawn()?;
         }
 
         let cell_style = anchored(15.0, s, HPos::Center, VPos::Center);
@@ -180,7 +185,8 @@ impl Figure for Heatmap<'_> {
         body.draw(&Rectangle::new([(bx, b_top), (bx + px(18.0, s), b_bottom)], INK.stroke_width(1))).drawn()?;
         for (q, label) in [(0.0, "0%"), (0.25, "25%"), (0.5, "50%"), (0.75, "75%"), (1.0, "100%")] {
             let y = b_bottom - ((b_bottom - b_top) as f64 * q).round() as i32;
-            body.draw(&PathElement::new(vec![(bx + px(18.0, s), y), (bx + px(23.0, s), y)], INK.stroke_width(1))).drawn()?;
+            body.draw(&PathElement::new(vec![(bx + px(18.0, s), y), (bx + px(23.0, s), y)], INK.stroke_width(1)))
+                .drawn()?;
             body.draw(&Text::new(label, (bx + px(26.0, s), y), anchored(12.0, s, HPos::Left, VPos::Center))).drawn()?;
         }
         Ok(())

@@ -150,7 +150,12 @@ impl Figure for LatencyChart<'_> {
         for (ms, label) in MARKS {
             let near_deadline = deadline && (ms / self.deadline_ms - 1.0).abs() < 0.05;
             if ms > lo && ms < hi && !near_deadline {
-                chart.draw_series(LineSeries::new([(ms, 0.0), (ms, 1.0)], MUTED.mix(0.35).stroke_width(px(1.0, s) as u32))).drawn()?;
+                chart
+                    .draw_series(LineSeries::new(
+                        [(ms, 0.0), (ms, 1.0)],
+                        MUTED.mix(0.35).stroke_width(px(1.0, s) as u32),
+                    ))
+                    .drawn()?;
                 let (x, y) = chart.backend_coord(&(ms, 1.0));
                 mark_label(root, &chart_right, label, (x, y), label_style.clone().color(&MUTED), s)?;
             }

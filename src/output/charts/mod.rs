@@ -33,9 +33,9 @@ pub use cost::Cost;
 pub use exposure::ExposureMatrix;
 pub use latency::LatencyCurves;
 pub use outcomes::Outcome;
-pub use style::{OKABE_ITO, bytes, duration_ms, percent, sig3};
+pub use style::{bytes, duration_ms, percent, sig3};
 
-use style::{Drawn, fonts};
+use style::{Drawn, OKABE_ITO, fonts};
 
 /// Why charts could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -74,8 +74,9 @@ pub struct Frame {
 
 impl Frame {
     /// The colour of architecture `arch`: its position in the scenario in the Okabe-Ito palette
-    /// (an unknown label gets the mid grey used for "n/a").
-    pub fn colour(&self, arch: &str) -> RGBColor {
+    /// (an unknown label gets the mid grey used for "n/a"). Private: plotters' colour type stays
+    /// in this module; others use [`arch_colour_hex`].
+    fn colour(&self, arch: &str) -> RGBColor {
         match self.archs.iter().position(|a| a == arch) {
             Some(i) => OKABE_ITO[i % OKABE_ITO.len()],
             None => style::MUTED,
@@ -86,6 +87,13 @@ impl Frame {
     pub fn title(&self, what: &str) -> String {
         format!("{what} — scenario {}, seed {}", self.scenario, self.seed)
     }
+}
+
+/// The colour of the architecture at `index` in its scenario, as CSS hex (`#0072B2`), for
+/// outputs that mark architectures the way the charts do (the report's tables).
+pub fn arch_colour_hex(index: usize) -> String {
+    let c = OKABE_ITO[index % OKABE_ITO.len()];
+    format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
 }
 
 /// Everything the charts of one run draw, as plain data.
@@ -196,9 +204,8 @@ fn png_to<F: Figure>(fig: &F, path: &Path) -> Result<(), ChartError> {
 fn atomically(path: &Path, write: impl FnOnce(&Path) -> Result<(), ChartError>) -> Result<(), ChartError> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("chart");
     let tmp = path.with_file_name(format!(".tmp-{}-{name}", std::process::id()));
-    let result = write(&tmp).and_then(|()| {
-        std::fs::rename(&tmp, path).map_err(|source| ChartError::Io { path: path.to_owned(), source })
-    });
+    let result = write(&tmp)
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|source| ChartError::Io { path: path.to_owned(), source }));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

@@ -7,7 +7,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::style::{Entry, bar_half, INK, MUTED, Mark, anchored, legend_column, percent, px, row_labels, text, text_width, titled};
+use super::style::{
+    Entry, INK, MUTED, Mark, anchored, bar_half, legend_column, percent, px, row_labels, text, text_width, titled,
+};
 use super::{ChartError, Drawn, Figure, Frame, ratio};
 use crate::metrics::recorder::LossReason;
 use crate::metrics::summary::ArchSummary;
@@ -92,7 +94,10 @@ impl Category {
         match self {
             // A no-break space keeps "1 min" together when the legend wraps.
             Category::InDeadline => {
-                format!("delivered within the deadline ({})", super::duration_ms(deadline_s * 1e3).replace(' ', "\u{a0}"))
+                format!(
+                    "delivered within the deadline ({})",
+                    super::duration_ms(deadline_s * 1e3).replace(' ', "\u{a0}")
+                )
             }
             Category::Late => "delivered late".into(),
             Category::Lost(r) => format!("lost: {}", r.as_str().replace('_', " ")),
@@ -153,8 +158,9 @@ impl Figure for OutcomeChart<'_> {
         let zoom_top = if missed_max > 0.0 { (missed_max * 100.0 * 1.25).min(100.0) } else { 1.0 };
         self.panel(&right, "all but \"delivered within the deadline\", zoomed", zoom_top, &segs, false, s)?;
 
-        let label_rows: Vec<(String, RGBColor, i32)> =
-            (0..n).map(|i| (self.outcomes[i].arch.clone(), self.frame.colour(&self.outcomes[i].arch), rows[i])).collect();
+        let label_rows: Vec<(String, RGBColor, i32)> = (0..n)
+            .map(|i| (self.outcomes[i].arch.clone(), self.frame.colour(&self.outcomes[i].arch), rows[i]))
+            .collect();
         row_labels(root, &label_rows, labels_w - px(6.0, s), s)?;
 
         let mut entries = vec![
@@ -164,11 +170,15 @@ impl Figure for OutcomeChart<'_> {
         let present = |c: Category| segs.iter().flatten().any(|v| v.iter().any(|(x, share)| *x == c && *share > 0.0));
         for r in LossReason::ALL {
             if present(Category::Lost(r)) {
-                entries.push(Entry::new(Mark::Swatch(Category::Lost(r).colour()), Category::Lost(r).label(self.deadline_s)));
+                entries.push(Entry::new(
+                    Mark::Swatch(Category::Lost(r).colour()),
+                    Category::Lost(r).label(self.deadline_s),
+                ));
             }
         }
         if present(Category::InFlight) {
-            entries.push(Entry::new(Mark::Swatch(Category::InFlight.colour()), Category::InFlight.label(self.deadline_s)));
+            entries
+                .push(Entry::new(Mark::Swatch(Category::InFlight.colour()), Category::InFlight.label(self.deadline_s)));
         }
         legend_column(&legend, &entries, s)
     }
@@ -258,8 +268,12 @@ impl OutcomeChart<'_> {
                 let (bx, by) = chart.backend_coord(&(x, row + 0.5));
                 let base = area.get_base_pixel();
                 let label = if total > 0.0 { percent(total) } else { "none".into() };
-                area.draw(&Text::new(label, (bx + px(5.0, s) - base.0, by - base.1), anchored(12.0, s, HPos::Left, VPos::Center)))
-                    .drawn()?;
+                area.draw(&Text::new(
+                    label,
+                    (bx + px(5.0, s) - base.0, by - base.1),
+                    anchored(12.0, s, HPos::Left, VPos::Center),
+                ))
+                .drawn()?;
             }
         }
         Ok(centres)

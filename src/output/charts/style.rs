@@ -30,7 +30,7 @@ pub(super) fn fonts() -> Result<(), ChartError> {
 /// The Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"), distinguishable under the
 /// common colour-vision deficiencies. Black comes last because axes and text are black; yellow
 /// late because it is faint on white. Architecture `i` of a scenario gets colour `i mod 8`.
-pub const OKABE_ITO: [RGBColor; 8] = [
+pub(super) const OKABE_ITO: [RGBColor; 8] = [
     RGBColor(0x00, 0x72, 0xB2), // blue
     RGBColor(0xE6, 0x9F, 0x00), // orange
     RGBColor(0x00, 0x9E, 0x73), // bluish green
@@ -82,8 +82,12 @@ pub(super) fn titled<DB: DrawingBackend>(
     root.fill(&WHITE).drawn()?;
     let (head, body) = root.split_vertically(px(40.0, s));
     let (w, h) = head.dim_in_pixel();
-    head.draw(&Text::new(title.to_owned(), (w as i32 / 2, h as i32 / 2 + px(4.0, s)), anchored(19.0, s, HPos::Center, VPos::Center)))
-        .drawn()?;
+    head.draw(&Text::new(
+        title.to_owned(),
+        (w as i32 / 2, h as i32 / 2 + px(4.0, s)),
+        anchored(19.0, s, HPos::Center, VPos::Center),
+    ))
+    .drawn()?;
     Ok(body)
 }
 
@@ -143,7 +147,8 @@ pub(super) fn legend_column<DB: DrawingBackend>(
             Mark::Swatch(c) | Mark::Pale(c) => {
                 let fill = if matches!(e.mark, Mark::Pale(_)) { c.mix(0.4).filled() } else { c.filled() };
                 let half = px(6.0, s);
-                area.draw(&Rectangle::new([(mark_w / 2 - half, yc - half), (mark_w / 2 + half, yc + half)], fill)).drawn()?;
+                area.draw(&Rectangle::new([(mark_w / 2 - half, yc - half), (mark_w / 2 + half, yc + half)], fill))
+                    .drawn()?;
             }
             Mark::Line(c) => {
                 area.draw(&PathElement::new(vec![(0, yc), (mark_w, yc)], c.stroke_width(px(2.5, s) as u32))).drawn()?;
@@ -229,7 +234,7 @@ pub fn percent(share: f64) -> String {
     let p = share * 100.0;
     if p == 0.0 || p == 100.0 {
         format!("{p:.0}%")
-    } else if p < 0.1 || p > 99.9 {
+    } else if !(0.1..=99.9).contains(&p) {
         format!("{p:.2}%")
     } else {
         format!("{p:.1}%")
@@ -239,7 +244,8 @@ pub fn percent(share: f64) -> String {
 /// A duration in milliseconds in the largest unit that keeps it readable, three significant
 /// digits, e.g. "45.2 ms", "1.5 min", "5 s".
 pub fn duration_ms(ms: f64) -> String {
-    const UNITS: [(f64, &str); 5] = [(86_400_000.0, "d"), (3_600_000.0, "h"), (60_000.0, "min"), (1000.0, "s"), (1.0, "ms")];
+    const UNITS: [(f64, &str); 5] =
+        [(86_400_000.0, "d"), (3_600_000.0, "h"), (60_000.0, "min"), (1000.0, "s"), (1.0, "ms")];
     for (size, unit) in UNITS {
         if ms >= size {
             return format!("{} {unit}", tick_number(ms / size));

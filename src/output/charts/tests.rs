@@ -96,7 +96,8 @@ fn the_tiny_run_has_what_the_charts_need() {
     let (_, r) = tiny();
     assert_eq!(r.archs.len(), 3);
     assert!(r.archs.iter().all(|a| a.delivered > 0), "every architecture delivers something");
-    let lost = |name: &str, reason: LossReason| r.archs.iter().find(|a| a.name == name).unwrap().lost_by_reason[&reason];
+    let lost =
+        |name: &str, reason: LossReason| r.archs.iter().find(|a| a.name == name).unwrap().lost_by_reason[&reason];
     assert!(lost("a <b> c", LossReason::RetentionExpired) > 0, "two-minute retention loses copies");
     assert!(lost("self-hosted", LossReason::Unreachable) > 0, "isolated servers cannot reach each other");
 }
@@ -110,7 +111,11 @@ fn every_chart_is_written_as_svg_and_png() {
     for pair in paths.chunks(2) {
         let svg = std::fs::read_to_string(&pair[0]).unwrap();
         assert!(pair[0].extension() == Some("svg".as_ref()) && pair[1].extension() == Some("png".as_ref()));
-        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{} is one whole SVG", pair[0].display());
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{} is one whole SVG",
+            pair[0].display()
+        );
         assert!(svg.contains("scenario tiny, seed 7"), "the title names scenario and seed");
         for a in &r.archs {
             assert!(svg.contains(&crate::output::report::escape(&a.name)), "{} names {}", pair[0].display(), a.name);
@@ -118,9 +123,15 @@ fn every_chart_is_written_as_svg_and_png() {
         assert!(!svg.contains("a <b> c"), "labels are escaped in SVG");
         let png = std::fs::read(&pair[1]).unwrap();
         let (w, h) = svg_size(&svg);
-        assert_eq!(png_size(&png), (w * PNG_SCALE, h * PNG_SCALE), "{} is the SVG at twice the size", pair[1].display());
+        assert_eq!(
+            png_size(&png),
+            (w * PNG_SCALE, h * PNG_SCALE),
+            "{} is the SVG at twice the size",
+            pair[1].display()
+        );
     }
-    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(names.len(), 6, "no temporary file is left behind: {names:?}");
 }
 
@@ -131,6 +142,7 @@ fn each_architecture_keeps_its_colour_in_every_chart() {
     let charts = render_svgs(&set).unwrap();
     for (i, name) in set.frame.archs.iter().enumerate() {
         assert_eq!(set.frame.colour(name), OKABE_ITO[i]);
+        assert_eq!(arch_colour_hex(i), hex(OKABE_ITO[i]), "the report's swatches match");
         for c in &charts {
             assert!(c.svg.contains(&hex(OKABE_ITO[i])), "{} uses {}'s colour", c.stem, name);
         }
@@ -165,7 +177,8 @@ fn undefined_values_are_left_out_not_drawn_as_zero() {
         wakeups_per_device_hour: None,
         ..set.costs[1].clone()
     };
-    set.outcomes[1] = Outcome { copies_created: 0, delivered: 0, delivered_in_deadline_ratio: None, ..set.outcomes[1].clone() };
+    set.outcomes[1] =
+        Outcome { copies_created: 0, delivered: 0, delivered_in_deadline_ratio: None, ..set.outcomes[1].clone() };
     let colour = hex(OKABE_ITO[1]);
     let charts = render_svgs(&set).unwrap();
     let svg = |stem: &str| charts.iter().find(|c| c.stem == stem).unwrap().svg.clone();
