@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 use clap::CommandFactory;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::{Cli, Command, RunArgs};
+use crate::cli::{Cli, Command, RunArgs, SweepArgs};
 use crate::engine::SimError;
 use crate::output::{OutputError, table, write_run_folder};
 use crate::run::{RunResults, entries, run};
 use crate::scenario::{self, Scenario, ScenarioError, builtin, claims, presets};
+use crate::sweep::SweepError;
+use crate::sweep::plan::{Shard, SweepRequest, quote};
 
 /// Why a command failed; each variant maps to an exit code.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,19 @@ pub enum AppError {
     /// Results could not be written (exit code 1).
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// A sweep, merge or redraw failed (its own exit code: 2 for bad input, 130 after Ctrl-C).
+    #[error(transparent)]
+    Sweep(SweepError),
+}
+
+impl From<SweepError> for AppError {
+    fn from(e: SweepError) -> AppError {
+        match e {
+            // Scenario problems keep their framing (file, line, key) in `main`.
+            SweepError::Scenario(s) => AppError::Scenario(s),
+            other => AppError::Sweep(other),
+        }
+    }
 }
 
 impl AppError {
@@ -37,6 +52,7 @@ impl AppError {
         match self {
             AppError::Scenario(_) | AppError::Unknown(_) => 2,
             AppError::Sim(_) | AppError::Output(_) => 1,
+            AppError::Sweep(e) => e.exit_code(),
         }
     }
 
@@ -48,7 +64,10 @@ impl AppError {
                 builtin::BUILTINS.iter().map(|b| b.name).collect::<Vec<_>>().join(", "),
                 presets::names().join(", ")
             )),
-            AppError::Sim(_) => Some("this is a bug in a delivery model; please report it with the scenario and seed".into()),
+            AppError::Sim(_) => {
+                Some("this is a bug in a delivery model; please report it with the scenario and seed".into())
+            }
+            AppError::Sweep(e) => e.hint(),
             _ => None,
         }
     }
@@ -78,6 +97,21 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
             print!("{}", explain_text(&name)?);
             Ok(())
         }
+        Some(Command::Sweep(args)) => cmd_sweep(args),
+        Some(Command::Merge { folders, out, quiet }) => cmd_merge(&folders, out, quiet),
+        Some(Command::Plot { folder, metrics, quiet }) => {
+            let written = crate::sweep::redraw::plot(&folder, &metrics)?;
+            for w in &written.warnings {
+                eprintln!("warning: {w}");
+            }
+            if !quiet {
+                println!("redrew {} file(s) in {}/", written.files.len(), folder.display());
+                for f in &written.files {
+                    println!("  {}", f.display());
+                }
+            }
+            Ok(())
+        }
         Some(Command::Schema) => {
             let schema = schemars::schema_for!(scenario::schema::RawScenario);
             println!("{}", serde_json::to_string_pretty(&schema).expect("schema serialises"));
@@ -101,7 +135,18 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
     if let Some(seed) = args.seed {
         sets.push(format!("seed={seed}"));
     }
-    let s = load(&args.scenario, &sets)?;
+    let mut s = load(&args.scenario, &sets)?;
+    if let Some(missing) = args.archs.iter().find(|a| !s.archs.iter().any(|x| &x.name == *a)) {
+        return Err(SweepError::Spec {
+            arg: format!("--arch {missing}"),
+            message: format!(
+                "no architecture has this label; the scenario's are: {}",
+                s.archs.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        }
+        .into());
+    }
+    crate::sweep::plan::select(&mut s, &args.archs);
     let results = run_with_progress(&s, args.quiet)?;
     let dest = args.out.clone().unwrap_or_else(|| PathBuf::from("netarch-out").join(s.name()));
     let folder = write_run_folder(&dest, &s, &results, &reproduce_command(&args, &s))?;
@@ -127,6 +172,10 @@ fn reproduce_command(args: &RunArgs, s: &Scenario) -> String {
     }
     parts.push("--seed".into());
     parts.push(s.seed().to_string());
+    for a in &args.archs {
+        parts.push("--arch".into());
+        parts.push(shell_quote(a));
+    }
     parts.join(" ")
 }
 
@@ -222,4 +271,111 @@ pub fn explain_text(name: &str) -> Result<String, AppError> {
     }
     out.push_str(&format!("\nRun it: netarch run {name}\n"));
     Ok(out)
+}
+
+fn cmd_sweep(args: SweepArgs) -> Result<(), AppError> {
+    let req = SweepRequest {
+        scenario: args.scenario.clone(),
+        vary: args.vary.clone(),
+        replicates: args.replicates,
+        seed: args.seed,
+        sets: args.sets.clone(),
+        archs: args.archs.clone(),
+        metrics: args.metrics.clone(),
+    };
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
+    let (plan, source) = crate::sweep::plan::resolve(&req)?;
+    let dest = args.out.clone().unwrap_or_else(|| {
+        let name = match shard {
+            Some(s) => format!("{}-sweep-shard-{}-of-{}", plan.scenario_name, s.index, s.count),
+            None => format!("{}-sweep", plan.scenario_name),
+        };
+        PathBuf::from("netarch-out").join(name)
+    });
+    if args.dry_run {
+        print!("{}", crate::sweep::report::plan_text(&plan, shard));
+        return Ok(());
+    }
+    let opts = crate::sweep::exec::ExecOptions {
+        jobs: args.jobs.unwrap_or(0),
+        shard,
+        resume: args.resume,
+        progress: !args.quiet,
+        interruptible: true,
+        resume_command: resume_command(),
+    };
+    let started = Instant::now();
+    let done = crate::sweep::exec::execute(&plan, &source, &dest, &opts)?;
+    if args.quiet {
+        return Ok(());
+    }
+    println!(
+        "{} (base seed {}): {} points × {} replicates",
+        plan.scenario_name,
+        plan.base_seed,
+        plan.points(),
+        plan.replicates
+    );
+    if done.skipped > 0 {
+        println!("{} of {} runs were already done; ran the other {}", done.skipped, done.total, done.ran);
+    }
+    println!("ran {} run(s) in {:.1} s", done.ran, started.elapsed().as_secs_f64());
+    match &done.outputs {
+        Some(w) => {
+            for warning in &w.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!();
+            print!("{}", crate::sweep::report::terminal_summary(&plan, &w.aggregates));
+            println!();
+            print_sweep_folder(&done.folder);
+        }
+        None => {
+            let s = shard.expect("a folder without outputs is a shard");
+            println!("shard {}/{} done: {} runs in {}/", s.index, s.count, done.total, done.folder.display());
+            println!("when every shard is done: netarch merge <the {} shard folders> --out <folder>", s.count);
+        }
+    }
+    Ok(())
+}
+
+fn cmd_merge(folders: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> Result<(), AppError> {
+    let out = match out {
+        Some(o) => o,
+        None => {
+            let first = folders.first().map(|f| crate::sweep::SweepDoc::read(f)).transpose()?;
+            let name = first.map(|d| d.plan.scenario_name).unwrap_or_else(|| "merged".into());
+            PathBuf::from("netarch-out").join(format!("{name}-sweep"))
+        }
+    };
+    let merged = crate::sweep::merge::merge(folders, &out)?;
+    for warning in &merged.outputs.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if !quiet {
+        println!("merged {} folder(s): {} runs", merged.inputs, merged.runs);
+        print_sweep_folder(&merged.folder);
+    }
+    Ok(())
+}
+
+fn print_sweep_folder(folder: &std::path::Path) {
+    use crate::sweep::layout;
+    println!("wrote {}/", folder.display());
+    println!("  report   {}", folder.join(layout::REPORT).display());
+    println!("  charts   {}/", folder.join(layout::CHARTS).display());
+    println!(
+        "  data     {} (one row per run, architecture and metric), {}",
+        folder.join(layout::TIDY).display(),
+        layout::AGGREGATE
+    );
+}
+
+/// The command line as given, with `--resume` added: what continues an interrupted sweep.
+fn resume_command() -> String {
+    let mut words: Vec<String> = std::env::args().skip(1).map(|a| quote(&a)).collect();
+    if !words.iter().any(|w| w == "--resume") {
+        words.push("--resume".into());
+    }
+    format!("netarch {}", words.join(" "))
 }

@@ -34,6 +34,33 @@ pub enum Command {
         /// Built-in scenario or preset name.
         name: String,
     },
+    /// Run a scenario many times: keys varied over values, each point replicated with its own
+    /// seed, in parallel; writes tidy and aggregated CSVs, charts with confidence bands and a report.
+    Sweep(SweepArgs),
+    /// Combine the folders of a sweep's shards into one, with the same outputs as an unsharded sweep.
+    Merge {
+        /// The shard folders (each written by `netarch sweep --shard i/n`).
+        #[arg(required = true, value_name = "FOLDER")]
+        folders: Vec<PathBuf>,
+        /// Folder to write (default: ./netarch-out/<scenario name>-sweep).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Redraw the charts (and a sweep's report) of a run or sweep folder from its saved results,
+    /// without running anything.
+    Plot {
+        /// A run folder (with results.json) or a sweep folder (with sweep.json and tidy.csv).
+        folder: PathBuf,
+        /// Sweep folders: chart these metrics (names as in tidy.csv) instead of the sweep's own.
+        #[arg(long = "metric", value_name = "NAME")]
+        metrics: Vec<String>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
     /// Print shell completions.
@@ -58,6 +85,9 @@ pub struct RunArgs {
     /// Override a key by its dotted path, e.g. `--set arch.0.servers=2` or `--set arch.signal.sealed_sender=false`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// Run only the architecture with this label (repeatable; default: all).
+    #[arg(long = "arch", value_name = "LABEL")]
+    pub archs: Vec<String>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -65,6 +95,58 @@ pub struct RunArgs {
 
 impl Default for RunArgs {
     fn default() -> Self {
-        RunArgs { scenario: crate::scenario::builtin::DEFAULT.into(), out: None, seed: None, sets: Vec::new(), quiet: false }
+        RunArgs {
+            scenario: crate::scenario::builtin::DEFAULT.into(),
+            out: None,
+            seed: None,
+            sets: Vec::new(),
+            archs: Vec::new(),
+            quiet: false,
+        }
     }
+}
+
+/// Arguments of `netarch sweep`.
+#[derive(Debug, Default, clap::Args)]
+pub struct SweepArgs {
+    /// Scenario file, built-in scenario name, or preset name.
+    pub scenario: String,
+    /// Vary a key: `KEY=v1,v2,...` or `KEY=start:stop:step` (stop included; numbers or durations).
+    /// Repeatable: every combination is a point. Replaces the scenario's `[sweep] vary`.
+    #[arg(long = "vary", value_name = "KEY=VALUES")]
+    pub vary: Vec<String>,
+    /// Runs per point, each with its own seed (default: the `[sweep]` table's, else 5).
+    #[arg(long, short = 'r', value_name = "R")]
+    pub replicates: Option<u32>,
+    /// Runs at once (default: one per core). Results are the same whatever the number.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Base seed that every run's seed derives from (overrides the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override a key at every point, e.g. `--set world.users=500` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Run only the architecture with this label (repeatable; replaces `[sweep] archs`).
+    #[arg(long = "arch", value_name = "LABEL")]
+    pub archs: Vec<String>,
+    /// Chart this metric (a name in tidy.csv's `metric` column; repeatable; replaces `[sweep] metrics`).
+    #[arg(long = "metric", value_name = "NAME")]
+    pub metrics: Vec<String>,
+    /// Folder to write (default: ./netarch-out/<scenario name>-sweep, or -shard-<i>-of-<n>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run only shard i of n (from 0): every n-th run, for a cluster's array job; merge the
+    /// shards' folders with `netarch merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Continue an interrupted sweep in its folder: runs already saved are skipped.
+    #[arg(long)]
+    pub resume: bool,
+    /// Print the plan (points, runs, seeds) and check every point's scenario, without running.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print nothing but errors (no progress bar).
+    #[arg(long, short)]
+    pub quiet: bool,
 }

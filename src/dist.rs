@@ -6,7 +6,6 @@
 
 use rand_distr::{Distribution, Exp, LogNormal, Weibull};
 
-use crate::engine::rng::SimRng;
 use crate::time::SimDuration;
 
 /// A distribution over non-negative reals, in the unit of whatever it models (seconds, bytes).
@@ -104,7 +103,7 @@ impl Dist {
 
     /// One draw.
     #[inline]
-    pub fn sample(&self, rng: &mut SimRng) -> f64 {
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
             Dist::Constant(v) => *v,
             Dist::Exponential { sampler, .. } => sampler.sample(rng),
@@ -119,7 +118,7 @@ impl Dist {
 
     /// One draw read as seconds, rounded to whole microseconds.
     #[inline]
-    pub fn sample_duration(&self, rng: &mut SimRng) -> SimDuration {
+    pub fn sample_duration<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> SimDuration {
         SimDuration::from_secs_f64(self.sample(rng))
     }
 

@@ -61,5 +61,6 @@ pub mod observe;
 pub mod output;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod time;
 pub mod world;

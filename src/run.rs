@@ -12,6 +12,8 @@ use serde::Serialize;
 use crate::arch::DeliveryModel;
 use crate::engine::{RunConfig, Sim, SimError};
 use crate::metrics::summary::{ArchSummary, CdfPoint, cdf};
+use crate::observe::ObservationSink;
+use crate::observe::exposure::ExposureAnalysis;
 use crate::scenario::Scenario;
 use crate::world::World;
 
@@ -93,10 +95,18 @@ pub fn run_on(
         .enumerate()
         .map(|(i, mut e)| {
             let cfg = RunConfig { seed: s.seed(), arch_index: i as u64, window, deadline: s.deadline };
-            let sim = Sim::new(world, e.model.as_mut(), cfg, Vec::new());
+            // The exposure analysis is one observation sink holding every adversary; without
+            // adversaries there is no sink and hops cost nothing extra.
+            let mut exposure = (!s.adversaries.is_empty()).then(|| ExposureAnalysis::new(world, s.seed(), &s.adversaries));
+            let sinks: Vec<&mut dyn ObservationSink> = match exposure.as_mut() {
+                Some(x) => vec![x],
+                None => Vec::new(),
+            };
+            let sim = Sim::new(world, e.model.as_mut(), cfg, sinks);
             let out = sim.run(&mut |share| progress(i, share))?;
             progress(i, 1.0);
-            let summary = ArchSummary::from_run(&e.name, &e.kind, &out, device_hours);
+            let mut summary = ArchSummary::from_run(&e.name, &e.kind, &out, device_hours);
+            summary.exposure = exposure.map(ExposureAnalysis::finish).unwrap_or_default();
             let cdfs = Cdfs {
                 all: cdf(&out.recorder.latency),
                 online_at_send: cdf(&out.recorder.latency_online),

@@ -9,6 +9,7 @@
 
 pub mod centralized;
 pub mod federated;
+pub mod mixnet;
 pub mod onion;
 pub mod p2p;
 
@@ -84,6 +85,8 @@ pub enum ArchSpec {
     Onion(onion::OnionParams),
     /// Briar-like: direct connections between online peers, held by the sender meanwhile.
     P2p(p2p::P2pParams),
+    /// Loopix-like: mix layers with random delays, cover traffic, providers storing for users.
+    Mixnet(mixnet::MixnetParams),
 }
 
 impl ArchSpec {
@@ -94,6 +97,7 @@ impl ArchSpec {
             ArchSpec::Federated(_) => "federated",
             ArchSpec::Onion(_) => "onion",
             ArchSpec::P2p(_) => "p2p",
+            ArchSpec::Mixnet(_) => "mixnet",
         }
     }
 
@@ -104,6 +108,7 @@ impl ArchSpec {
             ArchSpec::Federated(p) => Box::new(federated::Federated::new(name, p.clone())),
             ArchSpec::Onion(p) => Box::new(onion::Onion::new(name, p.clone())),
             ArchSpec::P2p(p) => Box::new(p2p::P2p::new(name, p.clone())),
+            ArchSpec::Mixnet(p) => Box::new(mixnet::Mixnet::new(name, p.clone())),
         }
     }
 }

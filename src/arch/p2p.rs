@@ -2,7 +2,7 @@
 //! two peers' devices, which needs both of them online; until then the sender's client holds it.
 //!
 //! Mechanism. Each online device polls its contacts on Briar's back-off schedule (1 min × 1.2^n,
-//! capped at 10 min, `n` reset whenever a connection opens; DEFAULTS.md §3; see [`poll`]) and,
+//! capped at 10 min, `n` reset whenever a connection opens; DEFAULTS.md §3; see `p2p/poll.rs`) and,
 //! when `poll_on_start` is on, once more the moment its transport comes up (Briar's poller polls
 //! a newly active transport at once: `PollerImpl`, TransportActiveEvent → `pollNow`). A poll
 //! round connects to every reachable online contact not yet connected; a connection stays open
@@ -42,8 +42,10 @@
 //! `Ctx::wake_many`), the start-up poll, each incoming connection, each received message, and
 //! keep-alives: an idle open connection flushes a keep-alive every `keepalive` (30 s, Briar's
 //! MAX_IDLE_TIME for Tor, read by `DuplexOutgoingSession` as the keep-alive period), counted per
-//! side and per connection when the connection closes, never simulated. Connections count at
-//! the device that opens them. A push-based server counts one wake per push.
+//! side and per connection when the connection closes, never simulated; each is also overhead
+//! traffic of `keepalive_size` bytes on every link of the connection's path (`Ctx::overhead_many`).
+//! The connection attempts of poll rounds cost wake-ups but their traffic is not counted.
+//! Connections count at the device that opens them. A push-based server counts one wake per push.
 //!
 //! What hops see. Direct: `from` and `to` are the two devices' addresses, so each peer learns the
 //! other's IP address, and the peer (a contact) reads the sender's identity. Onion: every relay
@@ -128,6 +130,8 @@ pub struct P2pParams {
     pub poll_on_start: bool,
     /// Keep-alive period of an idle open connection; zero: no keep-alives.
     pub keepalive: SimDuration,
+    /// Bytes of one keep-alive on one link.
+    pub keepalive_bytes: u32,
     /// Round trips over the path to open a connection before the first message.
     pub setup_round_trips: u32,
     /// Age after which the sender's client stops trying.
@@ -446,6 +450,9 @@ impl P2p {
         let n = now.since(from).0 / self.p.keepalive.0 * sides;
         self.keepalives += n;
         ctx.wake_many(n);
+        // Each keep-alive crosses every link of the connection's path (no event: bulk overhead).
+        let links = n * (self.relays_on_path() as u64 + 1);
+        ctx.overhead_many(links, links * self.p.keepalive_bytes as u64);
     }
 
     // ---- deciding what a held copy does ----
@@ -916,7 +923,8 @@ impl P2p {
             self.epoch[region as usize] = now;
         }
         for &x in &users {
-            if !ctx.is_online(x) || !up {
+            // (Another outage may still cover the user.)
+            if !ctx.is_online(x) || !up || !ctx.internet_up(x) {
                 continue;
             }
             self.transport_up(ctx, x, false);

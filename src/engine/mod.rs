@@ -111,8 +111,8 @@ pub enum SimError {
 /// Everything the world's processes keep per user, in one record so that a toggle or a send
 /// touches one or two cache lines rather than one per field.
 struct UserState {
-    avail_rng: SimRng,
-    work_rng: SimRng,
+    avail_rng: rng::UserRng,
+    work_rng: rng::UserRng,
     online_since: SimTime,
     send_generation: u32,
     online: bool,
@@ -195,7 +195,13 @@ impl<'w> Ctx<'w> {
 
     /// The kinds and weights of every node, for adversaries choosing what they watch.
     pub fn node_kinds(&self) -> NodeKinds<'_> {
-        NodeKinds { users: self.world.users(), infra: &self.infra_kind, weights: &self.infra_weight }
+        NodeKinds {
+            users: self.world.users(),
+            infra: &self.infra_kind,
+            weights: &self.infra_weight,
+            user_regions: &self.world.user_region,
+            infra_regions: &self.infra_region,
+        }
     }
 
     /// The region of any node.
@@ -310,7 +316,7 @@ impl<'w> Ctx<'w> {
             sender: visible.sender.then_some(m.sender),
             recipient: if visible.recipient { true_recipient } else { None },
             room: if visible.room { room } else { None },
-            truth: Truth { serial: m.serial, sender: m.sender, recipient: true_recipient },
+            truth: Truth { serial: m.serial, sender: m.sender, recipient: true_recipient, room, counted: m.counted },
             real: true,
         };
         self.emit(&obs);
@@ -334,7 +340,7 @@ impl<'w> Ctx<'w> {
             sender: None,
             recipient: None,
             room: None,
-            truth: Truth { serial: u64::MAX, sender: UserId::MAX, recipient: None },
+            truth: Truth { serial: u64::MAX, sender: UserId::MAX, recipient: None, room: None, counted: false },
             real: false,
         };
         self.emit(&obs);
@@ -348,7 +354,13 @@ impl<'w> Ctx<'w> {
     }
 
     fn emit(&mut self, obs: &Observation) {
-        let kinds = NodeKinds { users: self.world.users(), infra: &self.infra_kind, weights: &self.infra_weight };
+        let kinds = NodeKinds {
+            users: self.world.users(),
+            infra: &self.infra_kind,
+            weights: &self.infra_weight,
+            user_regions: &self.world.user_region,
+            infra_regions: &self.infra_region,
+        };
         self.tally.observe(obs, &kinds);
         for s in self.sinks.iter_mut() {
             s.observe(obs, &kinds);
@@ -358,6 +370,7 @@ impl<'w> Ctx<'w> {
     /// Delivers the copy of `id` meant for `recipient`, after `hops` hops.
     pub fn deliver(&mut self, id: MsgId, recipient: UserId, hops: u32) {
         let m = self.msgs.settle_copy(id);
+        self.retire_if_settled(&m);
         if !m.counted {
             return;
         }
@@ -376,8 +389,17 @@ impl<'w> Ctx<'w> {
     /// Loses one copy of `id` for `reason`.
     pub fn lose(&mut self, id: MsgId, reason: LossReason) {
         let m = self.msgs.settle_copy(id);
+        self.retire_if_settled(&m);
         if m.counted {
             self.rec.lost(reason);
+        }
+    }
+
+    /// Tells the sinks that a message whose last copy was just settled makes no more hops.
+    #[inline]
+    fn retire_if_settled(&mut self, m: &Message) {
+        if m.pending == 0 && !self.sinks.is_empty() {
+            retire(&mut self.sinks, m, self.now);
         }
     }
 
@@ -479,6 +501,18 @@ impl<'w> Ctx<'w> {
     }
 }
 
+/// Tells every sink that message `m` makes no more hops.
+fn retire(sinks: &mut [&mut dyn ObservationSink], m: &Message, now: SimTime) {
+    let (recipient, room) = match m.dest {
+        Dest::User(u) => (Some(u), None),
+        Dest::Room(r) => (None, Some(r)),
+    };
+    let truth = Truth { serial: m.serial, sender: m.sender, recipient, room, counted: m.counted };
+    for s in sinks.iter_mut() {
+        s.retired(&truth, now);
+    }
+}
+
 /// One architecture's run on one world.
 pub struct Sim<'w, 'm> {
     ctx: Ctx<'w>,
@@ -508,8 +542,8 @@ impl<'w, 'm> Sim<'w, 'm> {
             window: cfg.window,
             users: (0..n as u64)
                 .map(|u| UserState {
-                    avail_rng: stream(cfg.seed, Purpose::Availability, u),
-                    work_rng: stream(cfg.seed, Purpose::Workload, u),
+                    avail_rng: rng::user_stream(cfg.seed, Purpose::Availability, u),
+                    work_rng: rng::user_stream(cfg.seed, Purpose::Workload, u),
                     online_since: SimTime::ZERO,
                     send_generation: 0,
                     online: false,
@@ -538,6 +572,16 @@ impl<'w, 'm> Sim<'w, 'm> {
         }
         let mut infra_rng = stream(cfg.seed, Purpose::Infrastructure, cfg.arch_index);
         model.init(&mut ctx, &mut infra_rng);
+        let kinds = NodeKinds {
+            users: world.users(),
+            infra: &ctx.infra_kind,
+            weights: &ctx.infra_weight,
+            user_regions: &world.user_region,
+            infra_regions: &ctx.infra_region,
+        };
+        for s in ctx.sinks.iter_mut() {
+            s.start(&kinds);
+        }
         Sim { ctx, model, events: 0 }
     }
 
@@ -597,6 +641,12 @@ impl<'w, 'm> Sim<'w, 'm> {
     fn finish(self) -> Result<RunOutput, SimError> {
         let Sim { mut ctx, model, events } = self;
         let report = model.finish(&mut ctx);
+        if !ctx.sinks.is_empty() {
+            // What is still in flight makes no more hops either.
+            for m in ctx.msgs.iter_live() {
+                retire(&mut ctx.sinks, m, ctx.now);
+            }
+        }
         let in_flight: u64 = ctx.msgs.iter_live().filter(|m| m.counted).map(|m| m.pending as u64).sum();
         let rec = ctx.rec;
         let lost = rec.lost_total();

@@ -56,6 +56,16 @@ pub fn splitmix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The generator of the per-user world streams: one 8-byte state per user and purpose, so a
+/// million users' timelines stay small enough to sit in cache (SplitMix64 passes BigCrush; the
+/// streams of different users are seeded far apart by [`derive_seed`]).
+pub type UserRng = rand_xoshiro::SplitMix64;
+
+/// The small generator for stream (seed, purpose, index).
+pub fn user_stream(seed: u64, purpose: Purpose, index: u64) -> UserRng {
+    UserRng::seed_from_u64(derive_seed(seed, purpose, index))
+}
+
 /// A seed for the stream (seed, purpose, index).
 pub fn derive_seed(seed: u64, purpose: Purpose, index: u64) -> u64 {
     splitmix64(splitmix64(splitmix64(seed) ^ purpose.tag()) ^ index)

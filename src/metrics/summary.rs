@@ -15,6 +15,7 @@ use crate::arch::ModelReport;
 use crate::engine::{EngineStats, RunOutput};
 use crate::metrics::recorder::{LossReason, Recorder};
 use crate::observe::VisibilityTally;
+use crate::observe::exposure::AdversaryExposure;
 
 /// Latency figures of one group of delivered copies, in milliseconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -142,6 +143,10 @@ pub struct ArchSummary {
     pub visibility: VisibilityTally,
     /// Engine figures.
     pub engine: EngineStats,
+    /// What each adversary of the scenario learned on this architecture, in scenario order
+    /// (empty when the scenario declares none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exposure: Vec<AdversaryExposure>,
 }
 
 fn ratio(a: f64, b: f64) -> Option<f64> {
@@ -184,6 +189,7 @@ impl ArchSummary {
             model: out.model.clone(),
             visibility: out.visibility.clone(),
             engine: out.engine,
+            exposure: Vec::new(),
         }
     }
 }

@@ -11,7 +11,16 @@
 use serde::Serialize;
 
 use crate::time::SimTime;
-use crate::world::UserId;
+use crate::world::{RegionId, UserId};
+
+pub mod adversary;
+pub mod correlate;
+pub mod disclosure;
+pub mod entropy;
+pub mod exposure;
+pub mod graph;
+pub mod knowledge;
+
 
 /// A network address: users are `0..users`, infrastructure nodes follow.
 pub type NodeId = u32;
@@ -66,6 +75,10 @@ pub struct Truth {
     pub sender: UserId,
     /// The copy's real recipient, when the hop carries one copy; `None` for a room fan-in hop.
     pub recipient: Option<UserId>,
+    /// The room the message went to, for a room message.
+    pub room: Option<u32>,
+    /// Whether the message was sent after the warm-up (it enters the statistics).
+    pub counted: bool,
 }
 
 /// One hop as seen by whoever watches it.
@@ -97,6 +110,19 @@ pub struct Observation {
 pub trait ObservationSink {
     /// Called once per hop, in simulated-time order.
     fn observe(&mut self, obs: &Observation, kinds: &NodeKinds<'_>);
+
+    /// Called once after the model has built its infrastructure and before the first event, when
+    /// every node's kind, weight and region is known (adversaries choose what they watch here).
+    fn start(&mut self, kinds: &NodeKinds<'_>) {
+        let _ = kinds;
+    }
+
+    /// Called once per message when it can make no more hops: its last copy was delivered or lost,
+    /// or the run ended with it in flight. `truth.recipient` is `None` for a room message. Sinks
+    /// that keep per-message state settle and free it here, so memory follows what is in flight.
+    fn retired(&mut self, truth: &Truth, now: SimTime) {
+        let _ = (truth, now);
+    }
 }
 
 /// Lets sinks ask what kind of node an address is without owning the node table.
@@ -107,6 +133,10 @@ pub struct NodeKinds<'a> {
     pub infra: &'a [NodeKind],
     /// Weights of the infrastructure nodes (bandwidth, users hosted), from address `users` on.
     pub weights: &'a [f64],
+    /// Regions of the users' devices.
+    pub user_regions: &'a [RegionId],
+    /// Regions of the infrastructure nodes, from address `users` on.
+    pub infra_regions: &'a [RegionId],
 }
 
 impl NodeKinds<'_> {
@@ -120,6 +150,22 @@ impl NodeKinds<'_> {
     #[inline]
     pub fn weight(&self, node: NodeId) -> f64 {
         if node < self.users { 1.0 } else { self.weights[(node - self.users) as usize] }
+    }
+
+    /// The region of `node`.
+    #[inline]
+    pub fn region(&self, node: NodeId) -> RegionId {
+        if node < self.users {
+            self.user_regions[node as usize]
+        } else {
+            self.infra_regions[(node - self.users) as usize]
+        }
+    }
+
+    /// Number of addresses (devices and infrastructure nodes).
+    #[inline]
+    pub fn nodes(&self) -> u32 {
+        self.users + self.infra.len() as u32
     }
 }
 

@@ -29,6 +29,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "dht-lookup", text: include_str!("../../scenarios/dht-lookup.toml") },
     Builtin { name: "battery", text: include_str!("../../scenarios/battery.toml") },
     Builtin { name: "internet-outage", text: include_str!("../../scenarios/internet-outage.toml") },
+    Builtin { name: "mixnet", text: include_str!("../../scenarios/mixnet.toml") },
 ];
 
 /// The built-in scenario called `name`.

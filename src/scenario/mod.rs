@@ -7,6 +7,7 @@
 //! never leaks into the engine: [`Scenario`] holds only engine types, plus the complete parsed
 //! file for the record.
 
+pub mod adversary;
 pub mod arch;
 pub mod builtin;
 pub mod claims;
@@ -45,6 +46,8 @@ pub struct Scenario {
     pub world: WorldParams,
     /// The architectures, in file order.
     pub archs: Vec<ArchEntry>,
+    /// The adversaries, in file order (empty: no exposure analysis).
+    pub adversaries: Vec<crate::observe::adversary::AdversarySpec>,
     /// The complete parsed file (defaults filled in, overrides applied), for the record.
     pub raw: RawScenario,
 }

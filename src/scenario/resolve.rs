@@ -355,6 +355,7 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
             archs.push(ArchEntry { name, spec });
         }
     }
+    let adversaries = crate::scenario::adversary::resolve_all(&mut raw.adversary, &env, p);
 
     if !problems.is_empty() {
         return Err(problems);
@@ -371,7 +372,7 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
         workload: WorkloadParams { rate_per_hour, size: size.expect("checked"), room_share },
         internet_outages,
     };
-    Ok(Scenario { window, deadline, world, archs, raw })
+    Ok(Scenario { window, deadline, world, archs, adversaries, raw })
 }
 
 /// The specification of one architecture entry by name, for tests and tools.

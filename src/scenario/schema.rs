@@ -52,6 +52,13 @@ pub struct RawScenario {
     pub world: RawWorld,
     /// The architectures to compare, each on the same world (one `[[arch]]` table each).
     pub arch: Vec<RawArch>,
+    /// The adversaries whose exposure is measured on every architecture (one `[[adversary]]`
+    /// table each; see docs/exposure.md). None: no exposure analysis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adversary: Vec<crate::scenario::adversary::RawAdversary>,
+    /// What `netarch sweep <scenario>` varies when no `--vary` is given (see docs/sweeps.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::sweep::plan::RawSweep>,
 }
 
 /// What `netarch explain` says about a scenario.

@@ -10,7 +10,6 @@
 use rand::RngExt;
 
 use crate::dist::Dist;
-use crate::engine::rng::SimRng;
 use crate::time::SimDuration;
 
 /// The parameters of every user's online/offline process.
@@ -34,7 +33,7 @@ impl AvailabilityParams {
     /// The state at time zero and how long it lasts. The state is drawn with its long-run
     /// probability; the first period is a full fresh draw (the run's warm-up absorbs the
     /// difference from the equilibrium residual period of non-exponential laws).
-    pub fn initial(&self, rng: &mut SimRng) -> (bool, SimDuration) {
+    pub fn initial<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> (bool, SimDuration) {
         let online = rng.random_bool(self.online_fraction().clamp(0.0, 1.0));
         (online, self.period(online, rng))
     }
@@ -42,7 +41,7 @@ impl AvailabilityParams {
     /// The length of the next period in the given state, at least one microsecond so that a
     /// user never toggles twice at the same instant.
     #[inline]
-    pub fn period(&self, online: bool, rng: &mut SimRng) -> SimDuration {
+    pub fn period<R: rand::Rng + ?Sized>(&self, online: bool, rng: &mut R) -> SimDuration {
         let d = if online { &self.online } else { &self.offline };
         SimDuration(d.sample_duration(rng).0.max(1))
     }

@@ -4,12 +4,12 @@
 //!
 //! The overlay owns the node IDs and answers "whom does node x know near target t" and "how many
 //! rounds does x need to find t". It does not use petgraph: a converged Kademlia routing table is
-//! fully described by the sorted ID table, so the overlay is two flat vectors. Bucket `j` of node
+//! fully described by the sorted ID table, so the overlay is a few flat vectors. Bucket `j` of node
 //! `x` holds up to `k` of the nodes whose ID shares its first `j` bits with `x`'s and differs at bit
 //! `j`; those candidates are one contiguous range of the sorted IDs, and a bucket's entries are a
 //! stratified sample of that range (`k` evenly spaced positions from an offset hashed from `x` and
 //! `j`), fixed for the run. Buckets are materialised on demand, never stored, so a million-node
-//! overlay costs 16 bytes per node instead of the ~300 routing entries per node a stored table
+//! overlay costs under 30 bytes per node instead of the ~300 routing entries per node a stored table
 //! would need. Modelled as converged and live: every bucket is as full as the network allows
 //! (Kademlia refreshes buckets hourly and evicts dead entries — XLattice tRefresh = 3600 s), so
 //! lookups never time out on stale entries (ASSUMPTION; real networks lose RPCs to churn).
@@ -39,6 +39,10 @@ pub struct Overlay {
     order: Vec<OverlayNode>,
     k: usize,
     salt: u64,
+    /// `index[p]`: first sorted position whose ID's top `index_bits` bits are at least `p`, so a
+    /// search starts in a range of a few entries instead of the whole table.
+    index: Vec<u32>,
+    index_bits: u32,
 }
 
 /// The outcome of one iterative lookup.
@@ -60,6 +64,9 @@ pub struct LookupScratch {
     shortlist: Vec<(u64, OverlayNode, bool)>,
     reply: Vec<OverlayNode>,
     picks: Vec<OverlayNode>,
+    /// `seen[node] == stamp`: the node was already put on this lookup's shortlist.
+    seen: Vec<u32>,
+    stamp: u32,
 }
 
 impl Overlay {
@@ -74,8 +81,17 @@ impl Overlay {
             match dup {
                 Some(node) => ids[node as usize] = rng.random::<u64>(),
                 None => {
-                    let (sorted, order) = pairs.into_iter().unzip();
-                    return Overlay { ids, sorted, order, k: k.max(1) as usize, salt: rng.random() };
+                    let (sorted, order): (Vec<u64>, Vec<OverlayNode>) = pairs.into_iter().unzip();
+                    let index_bits = (n.max(2) as f64).log2().ceil().clamp(1.0, 24.0) as u32;
+                    let mut index = Vec::with_capacity((1usize << index_bits) + 1);
+                    let mut pos = 0usize;
+                    for p in 0..=(1u64 << index_bits) {
+                        while pos < sorted.len() && (sorted[pos] >> (64 - index_bits)) < p {
+                            pos += 1;
+                        }
+                        index.push(pos as u32);
+                    }
+                    return Overlay { ids, sorted, order, k: k.max(1) as usize, salt: rng.random(), index, index_bits };
                 }
             }
         }
@@ -105,14 +121,34 @@ impl Overlay {
         let keep = if j == 0 { 0 } else { !0u64 << (64 - j) };
         let lo_id = (x & keep) | (!x & bit);
         let hi_id = lo_id | (bit - 1);
-        let lo = self.sorted.partition_point(|&v| v < lo_id);
-        let hi = self.sorted.partition_point(|&v| v <= hi_id);
+        let lo = self.lower_bound(lo_id);
+        let hi = self.upper_bound(hi_id);
+        self.sample(node, j, lo, hi, out);
+    }
+
+    /// First sorted position with an ID at least `v`.
+    fn lower_bound(&self, v: u64) -> usize {
+        let p = (v >> (64 - self.index_bits)) as usize;
+        let (a, b) = (self.index[p] as usize, self.index[p + 1] as usize);
+        a + self.sorted[a..b].partition_point(|&x| x < v)
+    }
+
+    /// First sorted position with an ID above `v`.
+    fn upper_bound(&self, v: u64) -> usize {
+        let p = (v >> (64 - self.index_bits)) as usize;
+        let (a, b) = (self.index[p] as usize, self.index[p + 1] as usize);
+        a + self.sorted[a..b].partition_point(|&x| x <= v)
+    }
+
+    /// Appends bucket `j` of `node`, whose candidates are sorted positions `lo..hi`: all of them
+    /// if at most `k`, else a stratified sample (k evenly spaced positions from an offset hashed
+    /// from the node and the bucket, so the bucket is the same every time it is read).
+    fn sample(&self, node: OverlayNode, j: u32, lo: usize, hi: usize, out: &mut Vec<OverlayNode>) {
         let len = hi - lo;
         if len <= self.k {
             out.extend_from_slice(&self.order[lo..hi]);
             return;
         }
-        // A stratified sample: k evenly spaced positions from a per-(node, bucket) offset.
         let offset = (splitmix64(self.salt ^ ((node as u64) << 8) ^ j as u64) % len as u64) as usize;
         for i in 0..self.k {
             let p = (offset + i * len / self.k) % len;
@@ -121,7 +157,7 @@ impl Overlay {
     }
 
     /// Appends to `out` the (up to) `k` nodes of `node`'s routing table closest to `target` by
-    /// XOR distance: its FIND_NODE reply.
+    /// XOR distance, in no particular order: its FIND_NODE reply.
     pub fn closest_known(&self, node: OverlayNode, target: u64, out: &mut Vec<OverlayNode>) {
         let start = out.len();
         let x = self.ids[node as usize];
@@ -133,16 +169,25 @@ impl Overlay {
         }
         // Bucket c holds the nodes closer to the target than `node` is; deeper buckets come next
         // (they share bit c with `node`, so they are farther than bucket c but nearer than
-        // shallower buckets).
-        self.bucket(node, c, out);
-        let mut j = c + 1;
-        while out.len() - start < self.k && j < 64 {
-            self.bucket(node, j, out);
-            j += 1;
+        // shallower buckets). Walk down `node`'s own prefix range, splitting it bit by bit, so
+        // each deeper bucket costs a search within a shrinking range.
+        let keep = if c == 0 { 0 } else { !0u64 << (64 - c) };
+        let mut lo = self.lower_bound(x & keep);
+        let mut hi = self.upper_bound((x & keep) | !keep);
+        for j in c..64 {
+            if hi - lo <= 1 || (j > c && out.len() - start >= self.k) {
+                break;
+            }
+            let bit = 1u64 << (63 - j);
+            let mid = lo + self.sorted[lo..hi].partition_point(|&v| v & bit == 0);
+            let (other, same) = if x & bit == 0 { ((mid, hi), (lo, mid)) } else { ((lo, mid), (mid, hi)) };
+            self.sample(node, j, other.0, other.1, out);
+            (lo, hi) = same;
         }
-        let found = &mut out[start..];
-        found.sort_unstable_by_key(|&n| self.ids[n as usize] ^ target);
-        out.truncate(start + self.k.min(out.len() - start));
+        if out.len() - start > self.k {
+            out[start..].sort_unstable_by_key(|&n| self.ids[n as usize] ^ target);
+            out.truncate(start + self.k);
+        }
     }
 
     /// Runs an iterative lookup from `from` for the node `target`, with `alpha` queries per
@@ -157,7 +202,16 @@ impl Overlay {
         mut rpc: impl FnMut(OverlayNode, OverlayNode) -> SimDuration,
     ) -> Lookup {
         let t = self.ids[target as usize];
-        let LookupScratch { shortlist, reply, picks } = scratch;
+        let LookupScratch { shortlist, reply, picks, seen, stamp } = scratch;
+        if seen.len() < self.ids.len() {
+            seen.resize(self.ids.len(), 0);
+        }
+        *stamp = stamp.wrapping_add(1);
+        if *stamp == 0 {
+            seen.fill(0);
+            *stamp = 1;
+        }
+        let stamp = *stamp;
         shortlist.clear();
         reply.clear();
         self.closest_known(from, t, reply);
@@ -166,7 +220,9 @@ impl Overlay {
             out.found = true;
             return out;
         }
+        seen[from as usize] = stamp;
         for &n in reply.iter() {
+            seen[n as usize] = stamp;
             shortlist.push((self.ids[n as usize] ^ t, n, false));
         }
         shortlist.sort_unstable();
@@ -195,7 +251,8 @@ impl Overlay {
                     if n == target {
                         out.found = true;
                     }
-                    if n != from && !shortlist.iter().any(|e| e.1 == n) {
+                    if seen[n as usize] != stamp {
+                        seen[n as usize] = stamp;
                         shortlist.push((self.ids[n as usize] ^ t, n, false));
                     }
                 }
@@ -233,6 +290,35 @@ mod tests {
                 dedup.dedup();
                 assert_eq!(dedup.len(), out.len(), "bucket entries are distinct");
             }
+        }
+    }
+
+    #[test]
+    fn a_reply_is_the_k_closest_of_the_buckets_from_the_targets_one_down() {
+        let o = Overlay::build(20_000, 20, &mut stream(5, Purpose::Infrastructure, 0));
+        let mut rng = stream(5, Purpose::Model, 0);
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        for _ in 0..300 {
+            let node = rng.random_range(0..20_000);
+            let target: u64 = if rng.random_bool(0.5) { o.id(rng.random_range(0..20_000)) } else { rng.random() };
+            got.clear();
+            o.closest_known(node, target, &mut got);
+            got.sort_unstable_by_key(|&n| o.id(n) ^ target);
+            want.clear();
+            let c = (o.id(node) ^ target).leading_zeros();
+            if c == 64 {
+                want.push(node);
+            } else {
+                o.bucket(node, c, &mut want);
+                let mut j = c + 1;
+                while want.len() < 20 && j < 64 {
+                    o.bucket(node, j, &mut want);
+                    j += 1;
+                }
+                want.sort_unstable_by_key(|&n| o.id(n) ^ target);
+                want.truncate(20);
+            }
+            assert_eq!(got, want);
         }
     }
 

@@ -105,7 +105,7 @@ impl Contacts {
 
     /// A uniformly random contact of `user`, or `None` if the user has none.
     #[inline]
-    pub fn random_contact(&self, user: u32, rng: &mut SimRng) -> Option<u32> {
+    pub fn random_contact<R: rand::Rng + ?Sized>(&self, user: u32, rng: &mut R) -> Option<u32> {
         if self.complete {
             if self.users < 2 {
                 return None;

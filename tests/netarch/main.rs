@@ -11,3 +11,4 @@ mod p2p;
 mod queueing;
 mod report_browser;
 mod store_and_forward;
+mod sweep;

@@ -199,7 +199,10 @@ discovery = "dht"
     let hops = figure(&r, "dht", "dht_mean_hops");
     assert!(hops > 0.3 && hops < 2.0, "500 nodes, k = 20: about one round, got {hops}");
     assert!(figure(&r, "dht", "dht_mean_latency_ms") > 0.0);
-    assert!(dht.overhead_transmissions > 0, "lookups are overhead hops");
+    // Each request and each reply is an overhead hop; keep-alives are the same in both runs.
+    let rpcs = figure(&r, "dht", "dht_mean_rpcs") * lookups;
+    let extra = dht.overhead_transmissions as f64 - arch(&r, "contacts").overhead_transmissions as f64;
+    assert!((extra - 2.0 * rpcs).abs() < 0.5, "{extra} extra overhead hops for {rpcs} requests");
     assert!(!arch(&r, "contacts").model.figures.contains_key("dht_lookups"));
     // The first message to each contact waits for its lookup.
     assert!(dht.latency.mean_ms.unwrap() > arch(&r, "contacts").latency.mean_ms.unwrap());
@@ -356,6 +359,11 @@ name = "polls and keep-alives"
     assert_eq!(figure(&r, "polls", "poll_rounds"), 21.0 * n);
     assert_eq!(arch(&r, "polls").wakeups_per_device_hour.unwrap(), 21.0 * n / (n * hours));
     assert_eq!(figure(&r, "polls and keep-alives", "keepalives"), 240.0 * 2.0 * e);
+    // Each keep-alive is one 514-byte transmission on the one link of a direct connection.
+    let both = arch(&r, "polls and keep-alives");
+    assert_eq!(both.overhead_transmissions as f64, 240.0 * 2.0 * e);
+    assert_eq!(both.overhead_bytes as f64, 514.0 * 240.0 * 2.0 * e);
+    assert_eq!(arch(&r, "polls").overhead_transmissions, 0);
     let expected = (21.0 * n + 480.0 * e) / (n * hours);
     assert!((arch(&r, "polls and keep-alives").wakeups_per_device_hour.unwrap() - expected).abs() < 1e-9);
 }

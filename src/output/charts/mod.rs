@@ -18,6 +18,7 @@ mod exposure;
 mod latency;
 mod outcomes;
 mod style;
+pub mod sweep;
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@
 
 pub mod centralized;
 pub mod federated;
+pub mod mixnet;
 pub mod onion;
 pub mod p2p;
 
@@ -36,6 +37,7 @@ pub fn kinds() -> Vec<(&'static str, &'static str)> {
         (federated::FederatedConfig::KIND, federated::FederatedConfig::SUMMARY),
         (onion::OnionConfig::KIND, onion::OnionConfig::SUMMARY),
         (p2p::P2pConfig::KIND, p2p::P2pConfig::SUMMARY),
+        (mixnet::MixnetConfig::KIND, mixnet::MixnetConfig::SUMMARY),
     ]
 }
 
@@ -53,6 +55,7 @@ pub fn resolve_kind(
         federated::FederatedConfig::KIND => resolve_with::<federated::FederatedConfig>(params, path, env, problems),
         onion::OnionConfig::KIND => resolve_with::<onion::OnionConfig>(params, path, env, problems),
         p2p::P2pConfig::KIND => resolve_with::<p2p::P2pConfig>(params, path, env, problems),
+        mixnet::MixnetConfig::KIND => resolve_with::<mixnet::MixnetConfig>(params, path, env, problems),
         other => {
             let names: Vec<&str> = kinds().iter().map(|k| k.0).collect();
             problems.push(
@@ -108,6 +111,7 @@ impl JsonSchema for RawArch {
         add(federated::FederatedConfig::KIND, <federated::FederatedConfig as JsonSchema>::json_schema(generator));
         add(onion::OnionConfig::KIND, <onion::OnionConfig as JsonSchema>::json_schema(generator));
         add(p2p::P2pConfig::KIND, <p2p::P2pConfig as JsonSchema>::json_schema(generator));
+        add(mixnet::MixnetConfig::KIND, <mixnet::MixnetConfig as JsonSchema>::json_schema(generator));
         let preset_entry = json_schema!({
             "type": "object",
             "required": ["preset"],

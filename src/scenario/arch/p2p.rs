@@ -81,6 +81,10 @@ pub struct P2pConfig {
     /// TorPluginFactory MAX_IDLE_TIME, the keep-alive period of DuplexOutgoingSession).
     #[serde(default = "default_keepalive")]
     pub keepalive: Duration,
+    /// Size of one keep-alive on one link, counted as overhead traffic. Default 514B (one Tor
+    /// cell, tor-spec CELL_LEN for link protocol 4+; ASSUMPTION for direct connections).
+    #[serde(default = "default_keepalive_size")]
+    pub keepalive_size: Size,
     /// Round trips over the path to open a connection before the first message. Default 1
     /// (ASSUMPTION; a lower bound for onion connections).
     #[serde(default = "default_one")]
@@ -148,6 +152,9 @@ fn default_true() -> bool {
 fn default_keepalive() -> Duration {
     Duration(SimDuration::from_secs(30))
 }
+fn default_keepalive_size() -> Size {
+    Size(514.0)
+}
 fn default_one() -> u32 {
     1
 }
@@ -176,6 +183,9 @@ impl ArchConfig for P2pConfig {
         let dht_alpha = at_least(self.dht_alpha, 1, path.key("dht_alpha"), problems);
         if !(self.dht_rpc_size.0 >= 0.0 && self.dht_rpc_size.0 <= u32::MAX as f64) {
             problems.push(Problem::new(path.key("dht_rpc_size"), "expected a size below 4GB"));
+        }
+        if !(self.keepalive_size.0 >= 0.0 && self.keepalive_size.0 <= u32::MAX as f64) {
+            problems.push(Problem::new(path.key("keepalive_size"), "expected a size below 4GB"));
         }
         let onion_hops = at_least(self.onion_hops, 2, path.key("onion_hops"), problems);
         if onion_hops > MAX_ONION_HOPS {
@@ -238,6 +248,7 @@ impl ArchConfig for P2pConfig {
             poll_backoff: self.poll_backoff.max(1.0),
             poll_on_start: self.poll_on_start,
             keepalive: self.keepalive.0,
+            keepalive_bytes: self.keepalive_size.0 as u32,
             setup_round_trips: self.setup_round_trips,
             give_up,
             mailbox,

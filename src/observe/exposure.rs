@@ -1,0 +1,530 @@
+//! The exposure analysis of one architecture run: every declared adversary, fed from the
+//! observation stream, scored against the truth, and summarised.
+//!
+//! [`ExposureAnalysis`] is one [`ObservationSink`]. When the model has built its nodes it resolves
+//! each adversary's observation points ([`View`]); for every hop it hands each adversary what that
+//! adversary can see of it; when a message retires it scores what each adversary knew of it and
+//! frees that state. Nothing here knows which architecture runs: exposure comes only from what the
+//! hops showed (the visibility each model declares per hop, and the addresses, timing and sizes on
+//! the wire). The per-adversary results ([`AdversaryExposure`]) go into the run's summary, the
+//! JSON, the exposure CSV and the terminal table.
+//!
+//! What is learned, per message sent after the warm-up:
+//! - the sender: its identity read at a node the adversary runs ("identity"), or its device
+//!   address seen sending this message, or a sender claimed by timing correlation; the guess is
+//!   right or wrong against the truth, counted apart;
+//! - the recipient: likewise (a room message's recipient is its room, or any member receiving it);
+//! - the pair: sender and recipient on one fragment of the message, i.e. tied together by the
+//!   adversary itself (it forwarded the message, read a tag, or correlated its timing).
+
+use serde::Serialize;
+
+use crate::engine::rng::{Purpose, stream};
+use crate::observe::adversary::{AdversarySpec, Links, Mode, Vantage, View};
+use crate::observe::correlate::Correlator;
+use crate::observe::disclosure::{ActiveSet, Disclosure, DisclosureSummary};
+use crate::observe::entropy::{AnonymitySummary, EntropyHistogram};
+use crate::observe::graph::{
+    ADDRESS_IDENTIFIED, ADDRESS_SEEN, AddressSummary, GraphSummary, RoomSummary, edge_key, membership_key,
+    score_addresses, score_graph, score_rooms,
+};
+use crate::observe::knowledge::{FragInfo, IntSet, Knowledge, Seen};
+use crate::observe::{NodeKind, NodeKinds, Observation, ObservationSink, Truth};
+use crate::time::SimTime;
+use crate::world::{UserId, World};
+
+/// Counters of one adversary, per message sent after the warm-up.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    messages: u64,
+    observed: u64,
+    sender_identity: u64,
+    sender_right: u64,
+    sender_wrong: u64,
+    sender_by_correlation: u64,
+    recipient_identity: u64,
+    recipient_right: u64,
+    recipient_wrong: u64,
+    pair_right: u64,
+    pair_wrong: u64,
+    pair_by_correlation: u64,
+}
+
+/// One adversary during one run.
+struct AdversaryRun {
+    spec: AdversarySpec,
+    view: View,
+    watches: String,
+    own_device: Option<UserId>,
+    know: Knowledge,
+    correlator: Option<Correlator>,
+    disclosure: Option<Disclosure>,
+    receivers: Option<ActiveSet>,
+    addresses: Vec<u8>,
+    wrong_ties: u64,
+    rooms: IntSet<u64>,
+    rooms_off: bool,
+    edges: IntSet<u64>,
+    tally: Tally,
+    anonymity: EntropyHistogram,
+}
+
+/// Every adversary of a scenario, run on one architecture: an observation sink.
+pub struct ExposureAnalysis<'w> {
+    world: &'w World,
+    seed: u64,
+    advs: Vec<AdversaryRun>,
+    talked: IntSet<u64>,
+    scratch: Vec<FragInfo>,
+}
+
+impl<'w> ExposureAnalysis<'w> {
+    /// The analysis of `specs` on `world`, drawing adversaries' choices from `seed`.
+    pub fn new(world: &'w World, seed: u64, specs: &[AdversarySpec]) -> ExposureAnalysis<'w> {
+        let users = world.users();
+        let advs = specs
+            .iter()
+            .map(|spec| AdversaryRun {
+                spec: spec.clone(),
+                view: View {
+                    nodes: crate::observe::adversary::NodeSet::new(0),
+                    links: Links::None,
+                    applicable: false,
+                },
+                watches: String::new(),
+                own_device: None,
+                know: Knowledge::default(),
+                correlator: None,
+                disclosure: None,
+                receivers: None,
+                addresses: vec![0; users as usize],
+                wrong_ties: 0,
+                rooms: IntSet::default(),
+                rooms_off: world.rooms.is_empty(),
+                edges: IntSet::default(),
+                tally: Tally::default(),
+                anonymity: EntropyHistogram::new((users.max(1) as f64).log2()),
+            })
+            .collect();
+        ExposureAnalysis { world, seed, advs, talked: IntSet::default(), scratch: Vec::new() }
+    }
+
+    /// The results, one per adversary in scenario order.
+    pub fn finish(self) -> Vec<AdversaryExposure> {
+        let ExposureAnalysis { world, advs, talked, .. } = self;
+        advs.into_iter().map(|a| a.summary(world, &talked)).collect()
+    }
+}
+
+impl ObservationSink for ExposureAnalysis<'_> {
+    fn start(&mut self, kinds: &NodeKinds<'_>) {
+        let users = self.world.users();
+        for (i, a) in self.advs.iter_mut().enumerate() {
+            let mut rng = stream(self.seed, Purpose::Adversary, i as u64);
+            a.view = View::resolve(&a.spec.vantage, kinds, self.world, &mut rng);
+            a.watches = describe(&a.spec.vantage, &a.view, kinds);
+            if let Vantage::Contact(_) = a.spec.vantage {
+                a.own_device = (0..users).find(|&u| a.view.holds(u));
+            }
+            if a.spec.mode == Mode::Correlating && a.view.applicable {
+                a.correlator = Some(Correlator::new(users, a.spec.window, a.spec.sizes));
+                if a.spec.disclosure_targets > 0 {
+                    // A stream of its own, so the targets are the same people in every architecture.
+                    let mut trng = stream(self.seed, Purpose::Adversary, (1 << 32) | i as u64);
+                    let targets = choose_targets(users, a.spec.disclosure_targets, &mut trng);
+                    a.disclosure = Some(Disclosure::new(users, &targets));
+                    if !a.spec.addresses {
+                        a.receivers = Some(ActiveSet::new(users, a.spec.window));
+                    }
+                }
+            }
+        }
+    }
+
+    fn observe(&mut self, obs: &Observation, kinds: &NodeKinds<'_>) {
+        for a in self.advs.iter_mut() {
+            a.observe(obs, kinds.users);
+        }
+    }
+
+    fn retired(&mut self, truth: &Truth, _now: SimTime) {
+        if truth.counted
+            && let Some(r) = truth.recipient
+        {
+            self.talked.insert(edge_key(truth.sender, r));
+        }
+        for a in self.advs.iter_mut() {
+            let seen = a.know.retire(truth.serial, &mut self.scratch);
+            a.score(truth, seen.then_some(&self.scratch[..]).unwrap_or(&[]), self.world);
+        }
+    }
+}
+
+/// `k` distinct users drawn uniformly, sorted (all of them when `k >= users`).
+fn choose_targets(users: u32, k: u32, rng: &mut crate::engine::SimRng) -> Vec<UserId> {
+    use rand::RngExt;
+    if k >= users {
+        return (0..users).collect();
+    }
+    // Floyd's algorithm: k draws, no shuffle of the whole population.
+    let mut chosen = IntSet::default();
+    for j in users - k..users {
+        let t = rng.random_range(0..=j);
+        if !chosen.insert(t) {
+            chosen.insert(j);
+        }
+    }
+    let mut v: Vec<UserId> = chosen.into_iter().collect();
+    v.sort_unstable();
+    v
+}
+
+fn describe(vantage: &Vantage, view: &View, kinds: &NodeKinds<'_>) -> String {
+    let count = |k: NodeKind| (kinds.users..kinds.nodes()).filter(|&n| kinds.of(n) == k).count();
+    let held = |k: NodeKind| (kinds.users..kinds.nodes()).filter(|&n| kinds.of(n) == k && view.holds(n)).count();
+    let name = |k: NodeKind| format!("{k:?}").to_lowercase();
+    match vantage {
+        Vantage::Operator => format!("{} of {} provider servers", held(NodeKind::ProviderServer), count(NodeKind::ProviderServer)),
+        Vantage::HomeServers(_) => format!("{} of {} home servers", held(NodeKind::HomeServer), count(NodeKind::HomeServer)),
+        Vantage::Relays(_, ks) => {
+            let parts: Vec<String> =
+                ks.iter().filter(|&&k| count(k) > 0).map(|&k| format!("{} of {} {}", held(k), count(k), name(k))).collect();
+            if parts.is_empty() { "no relay-like nodes".into() } else { parts.join(", ") }
+        }
+        Vantage::Isp(_) => match &view.links {
+            Links::Touching(set) => format!("links touching {} addresses of its region", set.len()),
+            _ => String::new(),
+        },
+        Vantage::Contact(_) => {
+            let u = (0..kinds.users).find(|&u| view.holds(u));
+            u.map(|u| format!("the device of user {u}")).unwrap_or_default()
+        }
+        Vantage::Global => "every link".into(),
+    }
+}
+
+impl AdversaryRun {
+    fn observe(&mut self, obs: &Observation, users: u32) {
+        if !self.view.applicable {
+            return;
+        }
+        let (from, to) = (obs.from, obs.to);
+        let from_held = self.view.holds(from);
+        let to_held = self.view.holds(to);
+        if !(from_held || to_held || self.view.taps(from, to)) {
+            return;
+        }
+        let addresses = self.spec.addresses;
+        let src_device = (addresses && from < users).then_some(from);
+        let dst_device = (addresses && to < users).then_some(to);
+        if let Some(d) = src_device {
+            self.addresses[d as usize] |= ADDRESS_SEEN;
+            if let Some(c) = self.correlator.as_mut() {
+                c.entry(obs.time, d, obs.bytes, obs.truth.serial);
+            }
+        }
+        if let Some(d) = dst_device {
+            self.addresses[d as usize] |= ADDRESS_SEEN;
+        }
+        if !obs.real {
+            return; // polls, cover and lookups carry no message to learn about
+        }
+        let t = &obs.truth;
+        let (mut sender, mut recipient, mut room) = if to_held { (obs.sender, obs.recipient, obs.room) } else { (None, None, None) };
+        if from_held && from < users && from == t.sender {
+            // The adversary runs the author's device: it knows its own message.
+            sender = Some(t.sender);
+            recipient = recipient.or(t.recipient);
+            room = room.or(t.room);
+        }
+        let seen = Seen {
+            from,
+            to,
+            from_held,
+            to_held,
+            src_device,
+            dst_device,
+            sender,
+            recipient,
+            room,
+            tag: to_held && obs.visible.linkable,
+        };
+        let handle = recipient.or(dst_device);
+        let exit = self.correlator.is_some() && (handle.is_some() || room.is_some());
+        let Some(filed) = self.know.absorb(t.serial, &seen, exit) else { return };
+        let frag = filed.frag;
+        if !self.rooms_off {
+            let info = self.know.info(frag);
+            if let Some(r) = info.room {
+                for u in [recipient, dst_device].into_iter().flatten() {
+                    self.rooms.insert(membership_key(r, u));
+                }
+            }
+        }
+        if !filed.first_exit {
+            return;
+        }
+        let outcome = self.correlator.as_mut().expect("checked").exit(obs.time, obs.bytes, t.serial);
+        if t.counted {
+            self.anonymity.record(outcome.entropy, outcome.top.map_or(0.0, |t| t.1));
+        }
+        if let Some((u, p)) = outcome.top
+            && p >= self.spec.confidence
+        {
+            self.know.set_correlated_sender(frag, u);
+        }
+        if let (Some(s), Some(v)) = (self.disclosure.as_mut(), handle)
+            && s.wants(v)
+        {
+            let sender = t.room.is_none().then_some(t.sender);
+            match self.receivers.as_mut() {
+                // Without addresses: whoever was seen receiving in the window was online.
+                Some(r) => {
+                    r.evict(obs.time);
+                    s.delivery(v, sender, r.users());
+                }
+                None => s.delivery(v, sender, self.correlator.as_ref().expect("checked").candidates()),
+            }
+        }
+        if let (Some(r), Some(v)) = (self.receivers.as_mut(), handle) {
+            r.push(obs.time, v);
+        }
+    }
+
+    fn score(&mut self, t: &Truth, frags: &[FragInfo], world: &World) {
+        // What any message teaches about people, warm-up included: addresses and rooms.
+        for f in frags {
+            if let (Some(id), Some(addr)) = (f.sender_id, f.sender_addr) {
+                self.tie(id, addr);
+            }
+            if t.room.is_none()
+                && let (Some(id), Some(addr)) = (f.recipient_id, f.recipient_addr)
+            {
+                self.tie(id, addr);
+            }
+            if let Some(r) = f.room.filter(|_| !self.rooms_off) {
+                for u in [f.sender_id.or(f.sender_addr), f.recipient_id.or(f.recipient_addr)].into_iter().flatten() {
+                    self.rooms.insert(membership_key(r, u));
+                }
+            }
+        }
+        if !t.counted {
+            return;
+        }
+        let tl = &mut self.tally;
+        tl.messages += 1;
+        if frags.is_empty() {
+            return;
+        }
+        tl.observed += 1;
+        let recipient_guess = |f: &FragInfo| -> Option<(UserId, bool)> {
+            match (t.recipient, t.room) {
+                (Some(r), _) => f.recipient_id.or(f.recipient_addr).map(|g| (g, g == r)),
+                (None, Some(room)) => {
+                    if let Some(fr) = f.room {
+                        return Some((fr, fr == room));
+                    }
+                    f.recipient_id
+                        .or(f.recipient_addr)
+                        .map(|g| (g, world.rooms.members(room).binary_search(&g).is_ok()))
+                }
+                (None, None) => None,
+            }
+        };
+        let sender_guess = |f: &FragInfo| f.sender_id.or(f.sender_addr).or(f.sender_corr);
+        let passive_sender = frags.iter().any(|f| f.sender_id.is_some() || f.sender_addr.is_some());
+        tl.sender_identity += frags.iter().any(|f| f.sender_id.is_some()) as u64;
+        let guesses = || frags.iter().filter_map(sender_guess);
+        if guesses().any(|g| g == t.sender) {
+            tl.sender_right += 1;
+            tl.sender_by_correlation += !passive_sender as u64;
+        } else if guesses().next().is_some() {
+            tl.sender_wrong += 1;
+        }
+        tl.recipient_identity +=
+            frags.iter().any(|f| f.recipient_id.is_some() || (t.room.is_some() && f.room.is_some())) as u64;
+        let rguesses = || frags.iter().filter_map(recipient_guess);
+        if rguesses().any(|(_, ok)| ok) {
+            tl.recipient_right += 1;
+        } else if rguesses().next().is_some() {
+            tl.recipient_wrong += 1;
+        }
+        let pairs = || {
+            frags.iter().filter_map(|f| {
+                let s = sender_guess(f)?;
+                let (r, r_ok) = recipient_guess(f)?;
+                let by_corr = f.sender_id.is_none() && f.sender_addr.is_none();
+                Some((s, r, s == t.sender && r_ok, by_corr))
+            })
+        };
+        let best = pairs().find(|p| p.2).or_else(|| pairs().next());
+        if let Some((s, r, ok, by_corr)) = best {
+            if ok {
+                tl.pair_right += 1;
+                tl.pair_by_correlation += by_corr as u64;
+            } else {
+                tl.pair_wrong += 1;
+            }
+            if t.recipient.is_some() && s != r {
+                self.edges.insert(edge_key(s, r));
+            }
+        }
+    }
+
+    /// Ties device address `addr` to account `id`.
+    fn tie(&mut self, id: UserId, addr: UserId) {
+        if id == addr {
+            self.addresses[id as usize] |= ADDRESS_IDENTIFIED;
+        } else {
+            self.wrong_ties += 1;
+        }
+    }
+
+    fn summary(self, world: &World, talked: &IntSet<u64>) -> AdversaryExposure {
+        let applicable = self.view.applicable;
+        let tl = self.tally;
+        let share = |x: u64| (applicable && tl.messages > 0).then(|| x as f64 / tl.messages as f64);
+        let correlating = self.spec.mode == Mode::Correlating;
+        AdversaryExposure {
+            adversary: self.spec.name.clone(),
+            watches: if applicable { self.watches.clone() } else { "nothing in this architecture".into() },
+            mode: if correlating { "correlating" } else { "passive" },
+            applicable,
+            nodes_held: self.view.nodes.len(),
+            messages: tl.messages,
+            observed: share(tl.observed),
+            sender: Learned {
+                identity: share(tl.sender_identity),
+                learned: share(tl.sender_right),
+                wrong: share(tl.sender_wrong),
+                by_correlation: share(tl.sender_by_correlation),
+            },
+            recipient: Learned {
+                identity: share(tl.recipient_identity),
+                learned: share(tl.recipient_right),
+                wrong: share(tl.recipient_wrong),
+                by_correlation: None,
+            },
+            pair: Learned {
+                identity: None,
+                learned: share(tl.pair_right),
+                wrong: share(tl.pair_wrong),
+                by_correlation: share(tl.pair_by_correlation),
+            },
+            addresses: if applicable {
+                score_addresses(&self.addresses, self.wrong_ties, self.own_device)
+            } else {
+                AddressSummary::default()
+            },
+            graph: if applicable { score_graph(&self.edges, talked, &world.contacts) } else { GraphSummary::default() },
+            rooms: (applicable && !world.rooms.is_empty()).then(|| score_rooms(&self.rooms, &world.rooms)),
+            anonymity: (applicable && correlating).then(|| self.anonymity.summary()),
+            disclosure: self.disclosure.as_ref().map(Disclosure::summary),
+            peak_messages_held: self.know.peak_in_flight() as u64,
+        }
+    }
+}
+
+/// What an adversary learned about one side of the messages, as shares of the messages sent after
+/// the warm-up; `None` where undefined (the architecture has nothing for this adversary to watch).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Learned {
+    /// Read directly from an identity a node it runs can see (not defined for pairs).
+    pub identity: Option<f64>,
+    /// Learned right, by any means (identity, address, correlation).
+    pub learned: Option<f64>,
+    /// Guessed wrong.
+    pub wrong: Option<f64>,
+    /// Learned right only thanks to timing correlation.
+    pub by_correlation: Option<f64>,
+}
+
+/// Everything measured for one adversary on one architecture.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AdversaryExposure {
+    /// The adversary's label.
+    pub adversary: String,
+    /// What it watched in this architecture.
+    pub watches: String,
+    /// "passive" or "correlating".
+    pub mode: &'static str,
+    /// Whether the architecture has anything for it to watch.
+    pub applicable: bool,
+    /// Nodes it ran.
+    pub nodes_held: u32,
+    /// Messages sent after the warm-up (the denominator of every share).
+    pub messages: u64,
+    /// Share of messages it saw at least one hop of.
+    pub observed: Option<f64>,
+    /// What it learned of senders.
+    pub sender: Learned,
+    /// What it learned of recipients.
+    pub recipient: Learned,
+    /// What it learned of sender-recipient pairs.
+    pub pair: Learned,
+    /// Whose network addresses it learned.
+    pub addresses: AddressSummary,
+    /// The social graph it reconstructed.
+    pub graph: GraphSummary,
+    /// Room memberships it learned (when the world has rooms).
+    pub rooms: Option<RoomSummary>,
+    /// Per-message anonymity against its timing model (correlating adversaries).
+    pub anonymity: Option<AnonymitySummary>,
+    /// The statistical disclosure attack (correlating adversaries with targets).
+    pub disclosure: Option<DisclosureSummary>,
+    /// Most messages it held state for at once (memory follows messages in flight).
+    pub peak_messages_held: u64,
+}
+
+impl AdversaryExposure {
+    /// Every figure as (metric, value), in a fixed order: the rows of `exposure.csv`.
+    pub fn metrics(&self) -> Vec<(&'static str, Option<f64>)> {
+        let a = &self.anonymity.clone().unwrap_or_default();
+        let d = &self.disclosure.clone().unwrap_or_default();
+        let on = |x: Option<f64>| if self.anonymity.is_some() { x } else { None };
+        let sda = |x: Option<f64>| if self.disclosure.is_some() { x } else { None };
+        let r = self.rooms.clone().unwrap_or_default();
+        let g = &self.graph;
+        vec![
+            ("messages", Some(self.messages as f64)),
+            ("nodes_held", Some(self.nodes_held as f64)),
+            ("observed", self.observed),
+            ("sender_identity", self.sender.identity),
+            ("sender_learned", self.sender.learned),
+            ("sender_wrong", self.sender.wrong),
+            ("sender_by_correlation", self.sender.by_correlation),
+            ("recipient_identity", self.recipient.identity),
+            ("recipient_learned", self.recipient.learned),
+            ("recipient_wrong", self.recipient.wrong),
+            ("pair_learned", self.pair.learned),
+            ("pair_wrong", self.pair.wrong),
+            ("pair_by_correlation", self.pair.by_correlation),
+            ("addresses_seen", self.addresses.seen),
+            ("addresses_identified", self.addresses.identified),
+            ("address_wrong_ties", self.applicable.then_some(self.addresses.wrong_ties as f64)),
+            ("graph_edges", self.applicable.then_some(g.edges as f64)),
+            ("graph_precision", g.precision),
+            ("graph_recall", g.recall),
+            ("graph_recall_of_contacts", g.recall_of_contacts),
+            ("room_memberships_learned", self.rooms.as_ref().and(r.share)),
+            ("room_membership_precision", self.rooms.as_ref().and(r.precision)),
+            ("anonymity_messages", on(Some(a.messages as f64))),
+            ("entropy_mean_bits", on(a.mean_entropy_bits)),
+            ("entropy_p10_bits", on(a.p10_entropy_bits)),
+            ("entropy_median_bits", on(a.median_entropy_bits)),
+            ("entropy_p90_bits", on(a.p90_entropy_bits)),
+            ("entropy_max_bits", on(Some(a.max_entropy_bits))),
+            ("anonymity_set_mean", on(a.mean_anonymity_set)),
+            ("degree_of_anonymity_mean", on(a.mean_degree)),
+            ("degree_of_anonymity_median", on(a.median_degree)),
+            ("linked_with_certainty", on(a.linked_with_certainty)),
+            ("disclosure_targets", sda(Some(d.targets as f64))),
+            ("disclosure_pairs", sda(Some(d.pairs as f64))),
+            ("disclosure_identified", sda(d.identified)),
+            ("disclosure_median_messages", sda(d.median_messages_to_identify)),
+            ("disclosure_mean_messages", sda(d.mean_messages_to_identify)),
+            ("disclosure_identified_within_5", sda(d.identified_within_5)),
+            ("disclosure_messages_per_pair", sda(d.messages_per_pair)),
+        ]
+    }
+}

@@ -1,0 +1,315 @@
+//! The outputs derived from a sweep's runs — `tidy.csv`, `aggregate.csv`, the charts and the
+//! report — and `netarch plot`, which redraws charts (and a sweep's report) from a folder's saved
+//! results without running anything.
+//!
+//! A sweep folder is redrawn from `sweep.json` and `tidy.csv`; a run folder from `results.json`.
+//! Chart data is built here from the tables; drawing is [`crate::output::charts`]'s. Each chart
+//! puts the first varied key on the x axis: at its values' numbers when they are numbers (durations
+//! in a readable unit, on a log scale when they span a factor of ten or more), else in the order
+//! given. With more than one varied key, each combination of the others' values gets its own chart.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::aggregate::{Aggregate, Stats, aggregate, aggregate_csv};
+use super::plan::{Plan, Unit};
+use super::tidy::{RunFigures, read_tidy, tidy_csv};
+use super::{SweepDoc, SweepError, io, layout, write_atomic};
+use crate::metrics::LossReason;
+use crate::metrics::summary::CdfPoint;
+use crate::output::charts::sweep::{SweepAxis, SweepChart, SweepLine, SweepPoint, write_sweep_charts};
+use crate::output::charts::{ChartSet, Cost, Frame, LatencyCurves, Outcome, write_set};
+
+/// What was written.
+#[derive(Clone, Debug, Default)]
+pub struct Written {
+    /// Files written, in order.
+    pub files: Vec<PathBuf>,
+    /// Things the user should know (a metric to chart that no run has).
+    pub warnings: Vec<String>,
+    /// Aggregates of the charted metrics, for the terminal summary.
+    pub aggregates: Vec<Aggregate>,
+}
+
+/// Writes the tables (when `tables`), charts and report of a sweep's runs (in run order) into
+/// `folder`.
+pub fn write_outputs(folder: &Path, plan: &Plan, runs: &[RunFigures], tables: bool) -> Result<Written, SweepError> {
+    let aggs = aggregate(plan, runs);
+    let mut written = Written::default();
+    if tables {
+        let tidy = folder.join(layout::TIDY);
+        write_atomic(&tidy, tidy_csv(plan, runs).as_bytes())?;
+        let agg = folder.join(layout::AGGREGATE);
+        write_atomic(&agg, aggregate_csv(plan, &aggs).as_bytes())?;
+        written.files.extend([tidy, agg]);
+    }
+    let (charts, warnings) = sweep_charts(plan, &aggs);
+    written.warnings = warnings;
+    let dir = folder.join(layout::CHARTS);
+    io(&dir, std::fs::create_dir_all(&dir))?;
+    let drawn = write_sweep_charts(&dir, &charts)?;
+    for d in &drawn {
+        written.files.extend([d.svg_path.clone(), d.png_path.clone()]);
+    }
+    let pairs: Vec<(String, String)> = drawn.iter().map(|d| (d.title.clone(), d.svg.clone())).collect();
+    let report = folder.join(layout::REPORT);
+    write_atomic(&report, super::report::render(plan, &aggs, &pairs, runs.len() as u64).as_bytes())?;
+    written.files.push(report);
+    written.aggregates = aggs.into_iter().filter(|a| plan.metrics.contains(&a.metric)).collect();
+    Ok(written)
+}
+
+/// The sweep charts of a plan: one per charted metric (and per combination of the values of the
+/// keys after the first), plus warnings for metrics no run has.
+pub fn sweep_charts(plan: &Plan, aggs: &[Aggregate]) -> (Vec<SweepChart>, Vec<String>) {
+    let mut by_key: HashMap<(u64, usize, &str), &Stats> = HashMap::new();
+    for a in aggs {
+        by_key.insert((a.point, a.arch, a.metric.as_str()), &a.stats);
+    }
+    let known: std::collections::BTreeSet<&str> = aggs.iter().map(|a| a.metric.as_str()).collect();
+    let frame = Frame { scenario: plan.scenario_name.clone(), seed: plan.base_seed, archs: plan.archs.clone() };
+    let first = &plan.vary[0];
+    let axis = axis(&first.key, &first.values.iter().map(|v| (v.to_string(), v.numeric())).collect::<Vec<_>>());
+    let n = first.values.len() as u64;
+    let facets = plan.points() / n;
+    let mut charts = Vec::new();
+    let mut warnings = Vec::new();
+    for metric in &plan.metrics {
+        if !known.contains(metric.as_str()) {
+            let tail = metric.rsplit('.').next().unwrap_or(metric);
+            let near: Vec<&str> = known.iter().copied().filter(|k| k.contains(tail)).take(5).collect();
+            warnings.push(format!(
+                "no run has the metric `{metric}`, so it is not charted{}",
+                if near.is_empty() { String::new() } else { format!(" (did you mean {}?)", near.join(", ")) }
+            ));
+            continue;
+        }
+        let slug: String = metric.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let (scale, y_label) = y_unit(
+            metric,
+            aggs.iter().filter(|a| &a.metric == metric).filter_map(|a| a.stats.ci_high.or(a.stats.mean)),
+        );
+        for f in 0..facets {
+            let fixed: Vec<String> = if facets > 1 {
+                let point = f; // x index 0: the facet's first point
+                plan.vary[1..]
+                    .iter()
+                    .zip(&plan.values_at(point)[1..])
+                    .map(|(v, x)| format!("{} = {x}", v.key))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let lines = plan
+                .archs
+                .iter()
+                .enumerate()
+                .map(|(a, arch)| SweepLine {
+                    arch: arch.clone(),
+                    points: (0..n)
+                        .map(|i| {
+                            let s = by_key.get(&(i * facets + f, a, metric.as_str()))?;
+                            let mean = s.mean? / scale;
+                            let (low, high) =
+                                (s.ci_low.map_or(mean, |v| v / scale), s.ci_high.map_or(mean, |v| v / scale));
+                            Some(SweepPoint { mean, low, high })
+                        })
+                        .collect(),
+                })
+                .collect();
+            let mut caption = format!("{metric} against {}", first.key);
+            if !fixed.is_empty() {
+                caption.push_str(&format!(" ({})", fixed.join(", ")));
+            }
+            let mut notes = vec![if plan.replicates > 1 {
+                format!("line: mean of {} replicates; band: its 95% confidence interval", plan.replicates)
+            } else {
+                "one replicate per point: no confidence interval".to_owned()
+            }];
+            notes.extend(fixed);
+            charts.push(SweepChart {
+                frame: frame.clone(),
+                file_stem: if facets > 1 { format!("sweep-{slug}-{}", f + 1) } else { format!("sweep-{slug}") },
+                caption,
+                metric: y_label.clone(),
+                x: axis.clone(),
+                lines,
+                notes,
+            });
+        }
+    }
+    (charts, warnings)
+}
+
+/// Milliseconds read badly in the millions: a `_ms` metric is drawn in the largest unit its
+/// values reach (divisor, axis title).
+fn y_unit(metric: &str, values: impl Iterator<Item = f64>) -> (f64, String) {
+    if !metric.ends_with("_ms") {
+        return (1.0, metric.to_owned());
+    }
+    let max = values.fold(0.0, f64::max);
+    let (div, unit) = [(86_400_000.0, "days"), (3_600_000.0, "hours"), (60_000.0, "minutes"), (1000.0, "seconds")]
+        .into_iter()
+        .find(|(d, _)| max >= 2.0 * d)
+        .unwrap_or((1.0, "ms"));
+    if div == 1.0 { (1.0, metric.to_owned()) } else { (div, format!("{metric} (in {unit})")) }
+}
+
+/// The x axis of a key's values: numbers where they all are numbers of one kind, else their order.
+fn axis(key: &str, values: &[(String, Option<(f64, Unit)>)]) -> SweepAxis {
+    let ticks: Vec<String> = values.iter().map(|(t, _)| t.clone()).collect();
+    let unit = values.first().and_then(|(_, n)| n.map(|x| x.1));
+    let numeric = unit.is_some() && values.iter().all(|(_, n)| n.map(|x| x.1) == unit);
+    if !numeric {
+        return SweepAxis {
+            label: format!("{key} (in the order given)"),
+            positions: (0..values.len()).map(|i| i as f64).collect(),
+            ticks,
+            log: false,
+        };
+    }
+    // Ticks keep the values as written ("30min", "1KB"), so positions need no unit of their own.
+    let positions: Vec<f64> = values.iter().map(|(_, n)| n.expect("numeric").0).collect();
+    let min = positions.iter().copied().fold(f64::INFINITY, f64::min);
+    let top = positions.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let log = min > 0.0 && top / min >= 10.0;
+    SweepAxis { label: format!("{key}{}", if log { " (log scale)" } else { "" }), ticks, positions, log }
+}
+
+/// Redraws a folder's charts (and a sweep's report) from its saved results: a sweep folder
+/// (`sweep.json`, `tidy.csv`) or a run folder (`results.json`). `metrics` replaces a sweep's
+/// charted metrics when not empty. Returns what was written.
+pub fn plot(folder: &Path, metrics: &[String]) -> Result<Written, SweepError> {
+    if folder.join(layout::PLAN).is_file() {
+        let mut plan = SweepDoc::read(folder)?.plan;
+        if !metrics.is_empty() {
+            plan.metrics = metrics.to_vec();
+        }
+        let tidy = folder.join(layout::TIDY);
+        if !tidy.is_file() {
+            return Err(SweepError::Folder {
+                path: folder.to_path_buf(),
+                message:
+                    "has no tidy.csv yet: the sweep is unfinished (--resume it) or is one shard (merge the shards)"
+                        .into(),
+            });
+        }
+        let runs = read_tidy(&tidy, &plan)?;
+        write_outputs(folder, &plan, &runs, false)
+    } else if folder.join("results.json").is_file() {
+        let files = plot_run(folder)?;
+        Ok(Written { files, ..Written::default() })
+    } else {
+        Err(SweepError::Folder {
+            path: folder.to_path_buf(),
+            message: "is neither a run folder (results.json) nor a sweep folder (sweep.json)".into(),
+        })
+    }
+}
+
+/// Redraws a run folder's charts from its `results.json`.
+pub fn plot_run(folder: &Path) -> Result<Vec<PathBuf>, SweepError> {
+    let path = folder.join("results.json");
+    let text = io(&path, std::fs::read_to_string(&path))?;
+    let set = chart_set_from_results(&text).map_err(|message| SweepError::Corrupt { path: path.clone(), message })?;
+    let written = write_set(folder, &set)?;
+    Ok(written.into_iter().flat_map(|w| [w.svg_path, w.png_path]).collect())
+}
+
+/// The chart data of a run, read back from the text of its `results.json`.
+pub fn chart_set_from_results(text: &str) -> Result<ChartSet, String> {
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not a results file ({e})"))?;
+    let archs = doc.get("architectures").and_then(|a| a.as_array()).ok_or("no `architectures` list")?;
+    let str_of = |v: &serde_json::Value, k: &str| {
+        v.get(k).and_then(|x| x.as_str()).map(str::to_owned).ok_or(format!("no `{k}`"))
+    };
+    let u64_of = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_u64()).ok_or(format!("no `{k}`"));
+    let opt_of = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_f64());
+    let names: Vec<String> = archs.iter().map(|a| str_of(a, "name")).collect::<Result<_, _>>()?;
+    let frame = Frame { scenario: str_of(&doc, "scenario_name")?, seed: u64_of(&doc, "seed")?, archs: names.clone() };
+    let deadline_s = archs.first().and_then(|a| opt_of(a, "deadline_s")).unwrap_or(0.0);
+    let cdf = |v: Option<&serde_json::Value>| -> Vec<CdfPoint> {
+        v.and_then(|x| x.as_array())
+            .map(|pts| {
+                pts.iter()
+                    .filter_map(|p| {
+                        Some(CdfPoint {
+                            latency_ms: p.get("latency_ms")?.as_f64()?,
+                            cumulative: p.get("cumulative")?.as_f64()?,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let latency = doc
+        .get("latency_cdf")
+        .and_then(|l| l.as_array())
+        .map(|l| {
+            l.iter()
+                .map(|c| LatencyCurves {
+                    arch: c.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_owned(),
+                    online_at_send: cdf(c.get("online_at_send")),
+                    offline_at_send: cdf(c.get("offline_at_send")),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut outcomes = Vec::new();
+    let mut costs = Vec::new();
+    for a in archs {
+        let arch = str_of(a, "name")?;
+        let mut lost: Vec<(LossReason, u64)> = Vec::new();
+        if let Some(m) = a.get("lost_by_reason").and_then(|m| m.as_object()) {
+            for (k, v) in m {
+                let reason = LossReason::ALL
+                    .into_iter()
+                    .find(|r| r.as_str() == k)
+                    .ok_or(format!("unknown loss reason `{k}`"))?;
+                lost.push((reason, v.as_u64().unwrap_or(0)));
+            }
+        }
+        lost.sort();
+        outcomes.push(Outcome {
+            arch: arch.clone(),
+            copies_created: u64_of(a, "copies_created")?,
+            delivered: u64_of(a, "delivered")?,
+            delivered_in_deadline_ratio: opt_of(a, "delivered_in_deadline_ratio"),
+            lost_by_reason: lost,
+            in_flight: u64_of(a, "in_flight")?,
+        });
+        costs.push(Cost {
+            arch,
+            delivered: u64_of(a, "delivered")?,
+            transmissions_per_delivered: opt_of(a, "transmissions_per_delivered"),
+            bytes_per_delivered: opt_of(a, "bytes_per_delivered"),
+            overhead_transmissions: u64_of(a, "overhead_transmissions")?,
+            overhead_bytes: u64_of(a, "overhead_bytes")?,
+            wakeups_per_device_hour: opt_of(a, "wakeups_per_device_hour"),
+        });
+    }
+    Ok(ChartSet { frame, deadline_s, latency, outcomes, costs, exposure: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(x: f64, u: Unit) -> Option<(f64, Unit)> {
+        Some((x, u))
+    }
+
+    #[test]
+    fn axes_use_numbers_units_and_log_scales_where_they_fit() {
+        let a = axis("k", &[("0".into(), n(0.0, Unit::Plain)), ("0.5".into(), n(0.5, Unit::Plain))]);
+        assert_eq!((a.positions.clone(), a.log, a.label.as_str()), (vec![0.0, 0.5], false, "k"));
+        let a = axis("m", &[("15min".into(), n(900.0, Unit::Seconds)), ("4h".into(), n(14_400.0, Unit::Seconds))]);
+        assert_eq!(a.positions, vec![900.0, 14_400.0]);
+        assert!(a.log && a.label == "m (log scale)", "{a:?}");
+        let a = axis("p", &[("uniform".into(), None), ("bandwidth".into(), None)]);
+        assert_eq!(a.positions, vec![0.0, 1.0]);
+        assert_eq!(a.ticks, vec!["uniform", "bandwidth"]);
+        let mixed = axis("x", &[("1".into(), n(1.0, Unit::Plain)), ("1h".into(), n(3600.0, Unit::Seconds))]);
+        assert_eq!(mixed.positions, vec![0.0, 1.0], "mixed units fall back to order");
+    }
+}

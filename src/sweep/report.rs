@@ -1,0 +1,259 @@
+//! The sweep's HTML report (`report.html`) and its terminal summary.
+//!
+//! Like a run's report, the page is self-contained (inline style sheet and SVG charts, no script,
+//! no external request) and every piece of text from a scenario file or the command line is
+//! escaped. It says what was varied and how often each point ran, shows each charted metric as a
+//! chart and as a table of means with their 95% confidence intervals, and gives the commands that
+//! reproduce the sweep and any one of its runs.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use super::aggregate::{Aggregate, Stats};
+use super::plan::{Plan, RunId, Shard};
+use crate::output::charts::{arch_colour_hex, sig3};
+use crate::output::report::escape;
+
+const STYLE: &str = "
+body { font-family: system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif; margin: 0; color: #222; background: #fff; line-height: 1.5; }
+main { max-width: 1100px; margin: 0 auto; padding: 1.5rem; }
+h1 { font-size: 1.6rem; margin: 0 0 .3rem; }
+h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+h3 { font-size: 1.05rem; margin-bottom: .2rem; }
+.meta, .note { color: #555; }
+code, pre { font-family: ui-monospace, 'DejaVu Sans Mono', monospace; font-size: .92em; }
+pre { background: #f5f5f5; padding: .7rem; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
+table { border-collapse: collapse; margin: .5rem 0; font-size: .92rem; }
+th, td { border-bottom: 1px solid #e3e3e3; padding: .25rem .6rem; text-align: right; vertical-align: top; }
+th { background: #f5f5f5; font-weight: 600; }
+th:first-child, td:first-child { text-align: left; }
+td.na { color: #888; }
+.scroll { overflow-x: auto; }
+.swatch { display: inline-block; width: .8em; height: .8em; margin-right: .4em; vertical-align: -.05em; }
+figure { margin: 1.5rem 0; }
+figcaption { font-weight: 600; margin-bottom: .3rem; }
+figure svg { width: 100%; height: auto; border: 1px solid #eee; }
+";
+
+fn swatch(i: usize) -> String {
+    format!("<span class=\"swatch\" style=\"background:{}\"></span>", arch_colour_hex(i))
+}
+
+fn paragraphs(text: &str) -> String {
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("<p>{}</p>\n", escape(&p.lines().map(str::trim).collect::<Vec<_>>().join(" "))))
+        .collect()
+}
+
+/// "mean [low, high]", "mean" with one replicate, or "n/a".
+fn estimate(s: Option<&Stats>) -> Option<String> {
+    let s = s?;
+    let mean = s.mean?;
+    Some(match (s.ci_low, s.ci_high) {
+        (Some(lo), Some(hi)) => format!("{} [{}, {}]", sig3(mean), sig3(lo), sig3(hi)),
+        _ => sig3(mean),
+    })
+}
+
+/// The sweep's report page.
+pub fn render(plan: &Plan, aggs: &[Aggregate], charts: &[(String, String)], runs: u64) -> String {
+    let heading = if plan.title.trim().is_empty() { plan.scenario_name.clone() } else { plan.title.clone() };
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Sweep: {} — netarch report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
+        escape(&heading)
+    );
+    let _ = writeln!(h, "<header>\n<h1>Sweep: {}</h1>", escape(&heading));
+    let _ = writeln!(
+        h,
+        "<p class=\"meta\">scenario <code>{}</code> · base seed {} · {} points × {} replicates = {} runs · netarch {}</p>\n</header>",
+        escape(&plan.scenario_name),
+        plan.base_seed,
+        plan.points(),
+        plan.replicates,
+        runs,
+        escape(&plan.netarch_version)
+    );
+
+    h.push_str("<section id=\"plan\">\n<h2>What was varied</h2>\n<table>\n<thead><tr><th>key</th><th>values</th></tr></thead>\n<tbody>\n");
+    for v in &plan.vary {
+        let values: Vec<String> = v.values.iter().map(|x| x.to_string()).collect();
+        let _ = writeln!(h, "<tr><td><code>{}</code></td><td>{}</td></tr>", escape(&v.key), escape(&values.join(", ")));
+    }
+    h.push_str("</tbody>\n</table>\n");
+    if !plan.sets.is_empty() {
+        let _ = writeln!(h, "<p>Every point also sets: <code>{}</code>.</p>", escape(&plan.sets.join(" ")));
+    }
+    h.push_str("<p>Architectures: ");
+    let archs: Vec<String> = plan
+        .archs
+        .iter()
+        .zip(&plan.kinds)
+        .enumerate()
+        .map(|(i, (a, k))| format!("{}{} <span class=\"note\">({})</span>", swatch(i), escape(a), escape(k)))
+        .collect();
+    h.push_str(&archs.join(", "));
+    let _ = writeln!(
+        h,
+        ".</p>\n<p class=\"note\">Each point ran {} times, each replicate with its own seed derived from the base seed, \
+         the point and the replicate; every architecture of a run ran on the same world (a paired comparison). \
+         Charts and tables show the mean over replicates and its 95% confidence interval (Student's t for n − 1 \
+         degrees of freedom).</p>\n</section>",
+        plan.replicates
+    );
+
+    let e = &plan.explain;
+    if !e.what.trim().is_empty() || !e.shows.trim().is_empty() {
+        h.push_str("<section id=\"explain\">\n<h2>The scenario</h2>\n");
+        h.push_str(&paragraphs(&e.what));
+        h.push_str(&paragraphs(&e.shows));
+        h.push_str("</section>\n");
+    }
+
+    if !charts.is_empty() {
+        h.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
+        for (title, svg) in charts {
+            let _ = writeln!(h, "<figure>\n<figcaption>{}</figcaption>\n{}\n</figure>", escape(title), svg.trim());
+        }
+        h.push_str("<p class=\"note\">Each chart is also in <code>charts/</code> as SVG and PNG.</p>\n</section>\n");
+    }
+
+    tables(&mut h, plan, aggs);
+
+    let _ = writeln!(
+        h,
+        "<section id=\"data\">\n<h2>Data</h2>\n<p><code>tidy.csv</code> has one row per point × replicate × \
+         architecture × metric (columns point, replicate, seed, one per varied key, arch, kind, metric, value); \
+         <code>aggregate.csv</code> has one row per point × architecture × metric (n, mean, sd, ci95_low, \
+         ci95_high). An empty value is undefined for that run (e.g. a percentile of no deliveries), never 0.</p>\n\
+         <pre><code>import pandas as pd\ntidy = pd.read_csv(\"tidy.csv\")\n\
+         tidy[tidy.metric == \"delivery_ratio\"].groupby([\"{}\", \"arch\"]).value.describe()</code></pre>\n</section>",
+        escape(&plan.vary[0].key)
+    );
+    let _ = writeln!(
+        h,
+        "<section id=\"reproduce\">\n<h2>Reproduce</h2>\n<pre><code>{}</code></pre>\n\
+         <p>One run (point 0, replicate 0) on its own:</p>\n<pre><code>{}</code></pre>\n\
+         <p>The same commands with netarch {} give byte-identical tables, whatever the number of jobs or shards.</p>\n</section>",
+        escape(&plan.command()),
+        escape(&plan.run_command(RunId { point: 0, replicate: 0 })),
+        escape(&plan.netarch_version)
+    );
+    h.push_str("</main>\n</body>\n</html>\n");
+    h
+}
+
+/// One table per charted metric: a row per point, a column per architecture.
+fn tables(h: &mut String, plan: &Plan, aggs: &[Aggregate]) {
+    let by_key: HashMap<(u64, usize, &str), &Stats> =
+        aggs.iter().map(|a| ((a.point, a.arch, a.metric.as_str()), &a.stats)).collect();
+    let metrics: Vec<&String> = plan.metrics.iter().filter(|m| aggs.iter().any(|a| &a.metric == *m)).collect();
+    if metrics.is_empty() {
+        return;
+    }
+    h.push_str("<section id=\"tables\">\n<h2>Means and 95% confidence intervals</h2>\n");
+    for metric in metrics {
+        let _ = writeln!(h, "<h3><code>{}</code></h3>\n<div class=\"scroll\"><table>\n<thead><tr>", escape(metric));
+        for v in &plan.vary {
+            let _ = write!(h, "<th>{}</th>", escape(&v.key));
+        }
+        for (i, a) in plan.archs.iter().enumerate() {
+            let _ = write!(h, "<th>{}{}</th>", swatch(i), escape(a));
+        }
+        h.push_str("</tr></thead>\n<tbody>\n");
+        for point in 0..plan.points() {
+            h.push_str("<tr>");
+            for x in plan.values_at(point) {
+                let _ = write!(h, "<td>{}</td>", escape(&x.to_string()));
+            }
+            for a in 0..plan.archs.len() {
+                match estimate(by_key.get(&(point, a, metric.as_str())).copied()) {
+                    Some(v) => {
+                        let _ = write!(h, "<td>{}</td>", escape(&v));
+                    }
+                    None => h.push_str("<td class=\"na\">n/a</td>"),
+                }
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</tbody></table></div>\n");
+    }
+    h.push_str("</section>\n");
+}
+
+/// A plain-text table of the first charted metric, for the terminal.
+pub fn terminal_summary(plan: &Plan, aggs: &[Aggregate]) -> String {
+    let Some(metric) = plan.metrics.iter().find(|m| aggs.iter().any(|a| &a.metric == *m)) else {
+        return String::new();
+    };
+    let by_key: HashMap<(u64, usize, &str), &Stats> =
+        aggs.iter().map(|a| ((a.point, a.arch, a.metric.as_str()), &a.stats)).collect();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut header: Vec<String> = plan.vary.iter().map(|v| v.key.clone()).collect();
+    header.extend(plan.archs.iter().cloned());
+    rows.push(header);
+    for point in 0..plan.points() {
+        let mut row: Vec<String> = plan.values_at(point).iter().map(|x| x.to_string()).collect();
+        for a in 0..plan.archs.len() {
+            row.push(estimate(by_key.get(&(point, a, metric.as_str())).copied()).unwrap_or_else(|| "n/a".into()));
+        }
+        rows.push(row);
+    }
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = format!("{metric}: mean [95% confidence interval] over {} replicates\n", plan.replicates);
+    for r in &rows {
+        let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The plan in words, for `netarch sweep --dry-run`.
+pub fn plan_text(plan: &Plan, shard: Option<Shard>) -> String {
+    let mut out = format!("sweep of {} (base seed {})\n", plan.scenario_name, plan.base_seed);
+    out.push_str(&format!("  architectures: {}\n", plan.archs.join(", ")));
+    for v in &plan.vary {
+        let values: Vec<String> = v.values.iter().map(|x| x.to_string()).collect();
+        out.push_str(&format!("  vary {}: {}\n", v.key, values.join(", ")));
+    }
+    if !plan.sets.is_empty() {
+        out.push_str(&format!("  every point sets: {}\n", plan.sets.join(" ")));
+    }
+    out.push_str(&format!("  {} points x {} replicates = {} runs", plan.points(), plan.replicates, plan.runs()));
+    if let Some(s) = shard.filter(|s| s.count > 1) {
+        let mine = (0..plan.runs()).filter(|&k| s.owns(k)).count();
+        out.push_str(&format!(" (shard {}/{}: {mine} of them)", s.index, s.count));
+    }
+    out.push_str(&format!("\n  charted metrics: {}\n", plan.metrics.join(", ")));
+    out.push_str("every point's scenario checks out. The first run on its own:\n");
+    out.push_str(&format!("  {}\n", plan.run_command(RunId { point: 0, replicate: 0 })));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_show_intervals_or_na() {
+        let s = Stats { n: 3, mean: Some(0.5), sd: Some(0.1), ci_low: Some(0.25), ci_high: Some(0.75) };
+        assert_eq!(estimate(Some(&s)).as_deref(), Some("0.500 [0.250, 0.750]"));
+        let one = Stats { n: 1, mean: Some(2.0), sd: None, ci_low: None, ci_high: None };
+        assert_eq!(estimate(Some(&one)).as_deref(), Some("2.00"));
+        assert_eq!(estimate(None), None);
+        let none = Stats { n: 0, mean: None, sd: None, ci_low: None, ci_high: None };
+        assert_eq!(estimate(Some(&none)), None);
+    }
+
+    #[test]
+    fn paragraphs_escape() {
+        assert_eq!(paragraphs("a <b>\nc\n\nd"), "<p>a &lt;b&gt; c</p>\n<p>d</p>\n");
+    }
+}
