@@ -7,7 +7,8 @@ use netarch::scenario::{load, parse};
 use netarch::world::World;
 
 fn architectures(c: &mut Criterion) {
-    let sets: Vec<String> = ["world.users=20000", "duration=2h", "warmup=0s", "cooldown=30min"].iter().map(|s| s.to_string()).collect();
+    let sets: Vec<String> =
+        ["world.users=20000", "duration=2h", "warmup=0s", "cooldown=30min"].iter().map(|s| s.to_string()).collect();
     let s = parse(&load("default").expect("built-in"), &sets).expect("valid");
     let world = World::generate(s.world.clone(), s.seed());
     let mut g = c.benchmark_group("whole run, 20k users");

@@ -92,7 +92,11 @@ fn main() {
     let scenario = parse(&load("default").expect("built-in"), &[]).expect("valid");
     let world = World::generate(scenario.world.clone(), scenario.seed());
     let mut models = entries(&scenario);
-    models.push(Entry { name: "community mailbox".into(), kind: "plug-in".into(), model: Box::new(CommunityMailbox::default()) });
+    models.push(Entry {
+        name: "community mailbox".into(),
+        kind: "plug-in".into(),
+        model: Box::new(CommunityMailbox::default()),
+    });
     let results = run_on(&world, &scenario, models, &|_, _| {}).expect("conservation holds");
     println!("{}", summary_table(&results));
     println!("{}", reading(&results));

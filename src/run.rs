@@ -97,7 +97,8 @@ pub fn run_on(
             let cfg = RunConfig { seed: s.seed(), arch_index: i as u64, window, deadline: s.deadline };
             // The exposure analysis is one observation sink holding every adversary; without
             // adversaries there is no sink and hops cost nothing extra.
-            let mut exposure = (!s.adversaries.is_empty()).then(|| ExposureAnalysis::new(world, s.seed(), &s.adversaries));
+            let mut exposure =
+                (!s.adversaries.is_empty()).then(|| ExposureAnalysis::new(world, s.seed(), &s.adversaries));
             let sinks: Vec<&mut dyn ObservationSink> = match exposure.as_mut() {
                 Some(x) => vec![x],
                 None => Vec::new(),

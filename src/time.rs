@@ -68,11 +68,7 @@ impl SimDuration {
             return SimDuration::ZERO;
         }
         let us = (s * MICROS_PER_SEC as f64).round();
-        if us >= u64::MAX as f64 {
-            SimDuration::MAX
-        } else {
-            SimDuration(us as u64)
-        }
+        if us >= u64::MAX as f64 { SimDuration::MAX } else { SimDuration(us as u64) }
     }
 
     /// Microseconds in this span.
@@ -146,11 +142,7 @@ impl fmt::Display for SimDuration {
         } else {
             (us / 8.64e10, "d")
         };
-        if value.fract() == 0.0 {
-            write!(f, "{value}{unit}")
-        } else {
-            write!(f, "{value:.3}{unit}")
-        }
+        if value.fract() == 0.0 { write!(f, "{value}{unit}") } else { write!(f, "{value:.3}{unit}") }
     }
 }
 

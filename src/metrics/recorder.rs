@@ -140,7 +140,13 @@ impl Recorder {
     }
 
     /// One copy was delivered.
-    pub fn delivered(&mut self, latency: SimDuration, online_at_send: bool, hops: u32, since_online: Option<SimDuration>) {
+    pub fn delivered(
+        &mut self,
+        latency: SimDuration,
+        online_at_send: bool,
+        hops: u32,
+        since_online: Option<SimDuration>,
+    ) {
         let us = latency.0.clamp(1, MAX_TRACKED_US);
         self.delivered += 1;
         if latency <= self.deadline {

@@ -310,7 +310,12 @@ mod tests {
     use super::*;
     use crate::engine::rng::{Purpose, stream};
 
-    fn kinds<'a>(infra: &'a [NodeKind], weights: &'a [f64], regions: &'a [RegionId], users: &'a [RegionId]) -> NodeKinds<'a> {
+    fn kinds<'a>(
+        infra: &'a [NodeKind],
+        weights: &'a [f64],
+        regions: &'a [RegionId],
+        users: &'a [RegionId],
+    ) -> NodeKinds<'a> {
         NodeKinds { users: users.len() as u32, infra, weights, user_regions: users, infra_regions: regions }
     }
 

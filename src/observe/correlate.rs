@@ -36,17 +36,21 @@ use crate::world::UserId;
 const CLASSES_PER_OCTAVE: f64 = 32.0;
 /// Number of size classes (sizes up to 4 GiB).
 const SIZE_CLASSES: usize = 32 * 32 + 1;
-/// Delay bins per octave above one millisecond.
+/// Delay bins per octave above one millisecond (the bin arithmetic in [`delay_bin`] assumes 4).
 const DELAY_BINS_PER_OCTAVE: f64 = 4.0;
+/// Exits between two refreshes of the delay density table (the histogram barely moves in between).
+const REFRESH_EVERY: u64 = 256;
 /// Number of delay bins (bin 0 is below 1 ms; the last ends beyond 100 days).
 const DELAY_BINS: usize = 140;
 /// Exits whose truth the model has learned from before it trusts itself.
 const MIN_CALIBRATION: u64 = 32;
 /// Every this many exits, every size class is scanned to keep learning `g` (the outcome is the
 /// same: classes `g` has never seen have zero likelihood).
-const EXPLORE_EVERY: u64 = 64;
+const EXPLORE_EVERY: u64 = 256;
 /// Additive smoothing of the delay histogram (a Jeffreys prior per bin).
 const DELAY_PRIOR: f64 = 0.5;
+/// Bins around a measured delay that share the prior (two bins: half an octave either way).
+const DELAY_REACH: usize = 2;
 
 /// The size class of a hop of `bytes`.
 #[inline]
@@ -54,15 +58,24 @@ pub fn size_class(bytes: u32) -> usize {
     (((bytes as f64 + 1.0).log2() * CLASSES_PER_OCTAVE) as usize).min(SIZE_CLASSES - 1)
 }
 
-/// The delay bin of `us` microseconds.
+/// The delay bin of `us` microseconds: 0 below 1 ms, then four bins per octave. Computed from the
+/// float's exponent and the top of its mantissa (quarter-octave edges at 2^(1/4), 2^(1/2),
+/// 2^(3/4)), not with a logarithm: this runs once per candidate.
 #[inline]
 fn delay_bin(us: u64) -> usize {
     if us < 1000 {
-        0
-    } else {
-        (1 + ((us as f64 / 1000.0).log2() * DELAY_BINS_PER_OCTAVE) as usize).min(DELAY_BINS - 1)
+        return 0;
     }
+    let x = us as f64 / 1000.0;
+    let bits = x.to_bits();
+    let octave = ((bits >> 52) & 0x7FF) as i64 - 1023;
+    let m = f64::from_bits((bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000);
+    let quarter = (m >= QUARTER_EDGES[0]) as i64 + (m >= QUARTER_EDGES[1]) as i64 + (m >= QUARTER_EDGES[2]) as i64;
+    ((1 + 4 * octave + quarter) as usize).min(DELAY_BINS - 1)
 }
+
+/// 2^(1/4), 2^(1/2), 2^(3/4).
+const QUARTER_EDGES: [f64; 3] = [1.189_207_115_002_721, std::f64::consts::SQRT_2, 1.681_792_830_507_429];
 
 /// Lower edge of delay bin `b`, microseconds.
 fn delay_edge(b: usize) -> f64 {
@@ -96,6 +109,9 @@ pub struct Correlator {
     times: VecDeque<u64>,
     delay: Vec<u64>,
     delay_total: u64,
+    density: Vec<f64>,
+    density_at: u64,
+    support: (u64, u64),
     change: Vec<u64>,
     change_total: u64,
     change_support: Vec<i32>,
@@ -124,6 +140,9 @@ impl Correlator {
             times: VecDeque::new(),
             delay: vec![0; DELAY_BINS],
             delay_total: 0,
+            density: vec![0.0; DELAY_BINS],
+            density_at: u64::MAX,
+            support: (0, u64::MAX),
             change: vec![0; 2 * SIZE_CLASSES + 1],
             change_total: 0,
             change_support: Vec::new(),
@@ -170,12 +189,13 @@ impl Correlator {
         while self.times.front().is_some_and(|&x| x + self.window_us < t) {
             self.times.pop_front();
         }
-        let lambda = (self.times.len().max(1) as f64) / self.window_us as f64;
+        let inv_lambda = self.window_us as f64 / (self.times.len().max(1) as f64);
         let calibrated = self.delay_total >= MIN_CALIBRATION;
         let sizes_calibrated = self.sizes && self.change_total >= MIN_CALIBRATION;
-        let explore = !sizes_calibrated || self.exits % EXPLORE_EVERY == 0;
-        let kmax = delay_bin(self.window_us);
-        let delay_norm = self.delay_total as f64 + DELAY_PRIOR * (kmax + 1) as f64;
+        let explore = !sizes_calibrated || self.exits.is_multiple_of(EXPLORE_EVERY);
+        if calibrated && (self.density_at == u64::MAX || self.exits >= self.density_at + REFRESH_EVERY) {
+            self.refresh_density();
+        }
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             self.stamp.iter_mut().for_each(|s| *s = u32::MAX);
@@ -183,6 +203,7 @@ impl Correlator {
         }
         self.touched.clear();
         let mut truth: Option<(u64, i32)> = None;
+        let mut truth_weighted = false;
         let mut total = 0.0;
         let mut classes = std::mem::take(&mut self.classes);
         classes.clear();
@@ -206,17 +227,28 @@ impl Correlator {
             let di = (d + SIZE_CLASSES as i32) as usize;
             let size_lr = if sizes_calibrated {
                 let g = self.change[di] as f64 / self.change_total as f64;
-                let h = (self.background[di] as f64 + 1.0) / (self.background_total as f64 + self.background.len() as f64);
+                let h =
+                    (self.background[di] as f64 + 1.0) / (self.background_total as f64 + self.background.len() as f64);
                 g / h
             } else {
                 1.0
             };
-            for e in q.iter() {
+            // Newest first: entries too recent for any plausible delay are skipped, and the scan
+            // stops at the oldest plausible one (unless exploring, which learns from everything).
+            let (lo, hi) = if calibrated && !explore { self.support } else { (0, u64::MAX) };
+            for e in q.iter().rev() {
                 if e.time > t {
-                    break;
+                    continue;
                 }
                 let dt = t - e.time;
-                if e.serial == serial && truth.is_none_or(|(best, _)| dt < best) {
+                if dt < lo {
+                    continue;
+                }
+                if dt > hi {
+                    break;
+                }
+                let is_truth = e.serial == serial;
+                if is_truth && truth.is_none_or(|(best, _)| dt < best) {
                     truth = Some((dt, d));
                 }
                 if self.sizes && explore {
@@ -227,17 +259,15 @@ impl Correlator {
                 if size_lr == 0.0 {
                     continue;
                 }
-                let f = if calibrated {
-                    let b = delay_bin(dt);
-                    let width = (delay_edge(b + 1) - delay_edge(b)).max(1.0);
-                    (self.delay[b] as f64 + DELAY_PRIOR) / (delay_norm * width)
-                } else {
-                    1.0 / self.window_us as f64
-                };
-                let lr = f / lambda * size_lr;
+                let f = if calibrated { self.density[delay_bin(dt)] } else { 1.0 / self.window_us as f64 };
+                if f == 0.0 {
+                    continue;
+                }
+                let lr = f * inv_lambda * size_lr;
                 if lr <= 0.0 || e.addr >= self.users {
                     continue;
                 }
+                truth_weighted |= is_truth;
                 let a = e.addr as usize;
                 if self.stamp[a] != self.epoch {
                     self.stamp[a] = self.epoch;
@@ -265,12 +295,18 @@ impl Correlator {
                     top = Some((u, p + spread));
                 }
             }
-            Outcome { entropy: entropy_bits(&self.masses, residual, self.users as u64), top, candidates: self.touched.len() }
+            Outcome {
+                entropy: entropy_bits(&self.masses, residual, self.users as u64),
+                top,
+                candidates: self.touched.len(),
+            }
         };
         // Learn from this message's truth only now that its distribution is computed.
         self.exits += 1;
+        // `q` counts the exits whose true entry got weight; the model learns from every true entry
+        // found, so an exploring scan can widen what it finds plausible.
+        self.present += truth_weighted as u64;
         if let Some((dt, d)) = truth {
-            self.present += 1;
             self.delay[delay_bin(dt)] += 1;
             self.delay_total += 1;
             if self.sizes {
@@ -286,6 +322,28 @@ impl Correlator {
         outcome
     }
 
+    /// Recomputes the delay density per bin (per microsecond) from the histogram. The prior goes
+    /// only to bins within [`DELAY_REACH`] bins of a delay seen: a calibrated adversary gives no
+    /// weight to delays far from any it has measured. Also sets the range of delays with weight.
+    fn refresh_density(&mut self) {
+        let kmax = delay_bin(self.window_us);
+        let near = |b: usize| {
+            let lo = b.saturating_sub(DELAY_REACH);
+            let hi = (b + DELAY_REACH).min(DELAY_BINS - 1);
+            self.delay[lo..=hi].iter().any(|&c| c > 0)
+        };
+        let supported: Vec<bool> = (0..DELAY_BINS).map(|b| b <= kmax && near(b)).collect();
+        let norm = self.delay_total as f64 + DELAY_PRIOR * supported.iter().filter(|&&x| x).count() as f64;
+        for (b, d) in self.density.iter_mut().enumerate() {
+            let width = (delay_edge(b + 1) - delay_edge(b)).max(1.0);
+            *d = if supported[b] { (self.delay[b] as f64 + DELAY_PRIOR) / (norm * width) } else { 0.0 };
+        }
+        let lo = supported.iter().position(|&x| x).unwrap_or(0);
+        let hi = supported.iter().rposition(|&x| x).unwrap_or(DELAY_BINS - 1);
+        self.support = (delay_edge(lo) as u64, delay_edge(hi + 1).ceil() as u64);
+        self.density_at = self.exits;
+    }
+
     /// The candidate senders of the last exit.
     pub fn candidates(&self) -> &[UserId] {
         &self.touched
@@ -298,6 +356,22 @@ mod tests {
 
     fn at(ms: u64) -> SimTime {
         SimTime(ms * 1000)
+    }
+
+    #[test]
+    fn delay_bins_are_quarter_octaves_above_a_millisecond() {
+        for us in [0u64, 999, 1000, 1188, 1190, 1414, 1415, 2000, 5_000_000, u64::MAX / 2] {
+            let want = if us < 1000 {
+                0
+            } else {
+                (1 + ((us as f64 / 1000.0).log2() * 4.0 + 1e-12) as usize).min(DELAY_BINS - 1)
+            };
+            assert_eq!(delay_bin(us), want, "{us} us");
+        }
+        for b in 1..40 {
+            let edge = delay_edge(b);
+            assert_eq!(delay_bin(edge.ceil() as u64), b, "lower edge of bin {b}");
+        }
     }
 
     #[test]

@@ -3,14 +3,16 @@
 //!
 //! Each time a message reaches a targeted recipient `v`, the adversary writes down the users who
 //! could have sent it: with addresses, the senders of the entries its timing-and-size model finds
-//! plausible (see [`crate::observe::correlate`]); without addresses, the users it saw receive
-//! something in the `window` before (they were online, and only online users send). Over many
+//! plausible (see [`crate::observe::correlate`]); without addresses, the users its nodes delivered
+//! a message to in the `window` before (they were online, and only online users send). Over many
 //! messages `v`'s real correspondents turn up more often than their background rate, measured on
 //! the same kind of candidate set before a delivery to someone else, while everybody else fades
 //! into the background. Scores are the frequency in `v`'s windows minus the background frequency
 //! (Danezis, "Statistical Disclosure Attacks", SEC 2003). A correspondent `a` counts as identified
-//! at its `k`-th message to `v` when, right after that message, `a` has the strictly highest score
-//! among everyone seen around `v`. This is the attack Martiny et al. ("Improving Signal's Sealed
+//! at its `k`-th message to `v` when, right after that message, `a` scores strictly higher than
+//! every user seen around `v` who is not one of `v`'s contacts: the attack has singled it out from
+//! the crowd (`v`'s other correspondents may score higher still; the contact graph serves only to
+//! score the attack, never the attack itself). This is the attack Martiny et al. ("Improving Signal's Sealed
 //! Sender", NDSS 2021) mount on Signal's sealed sender, where automatic delivery receipts make the
 //! correspondent active right after each delivery and about 5 messages suffice; netarch's models
 //! send no receipts, so without addresses the activity left to use is who is online to receive.
@@ -27,6 +29,7 @@ use serde::Serialize;
 use crate::observe::knowledge::{IntMap, NONE};
 use crate::time::{SimDuration, SimTime};
 use crate::world::UserId;
+use crate::world::social::Contacts;
 
 /// The distinct users seen active in the last `window`, maintained incrementally.
 pub struct ActiveSet {
@@ -141,7 +144,7 @@ impl Disclosure {
 
     /// A message reached `recipient`, and `candidates` are who could have sent it. `sender` is the
     /// truth, for one-to-one messages only, and is used only to score the attack.
-    pub fn delivery(&mut self, recipient: UserId, sender: Option<UserId>, candidates: &[UserId]) {
+    pub fn delivery(&mut self, recipient: UserId, sender: Option<UserId>, candidates: &[UserId], contacts: &Contacts) {
         if !self.is_target.get(recipient as usize).copied().unwrap_or(false) {
             if self.background_owed > 0 {
                 for &u in candidates.iter().filter(|&&u| u != recipient) {
@@ -161,7 +164,7 @@ impl Disclosure {
             let key = ((a as u64) << 32) | recipient as u64;
             let mut pair = self.pairs.get(&key).copied().unwrap_or_default();
             pair.messages += 1;
-            if pair.identified_at == 0 && self.top_scorer(recipient) == a {
+            if pair.identified_at == 0 && self.stands_out(recipient, a, contacts) {
                 pair.identified_at = pair.messages;
             }
             self.pairs.insert(key, pair);
@@ -170,31 +173,23 @@ impl Disclosure {
         self.background_owed += 1;
     }
 
-    /// The user with the strictly highest score for `target`, or [`NONE`] on a tie.
-    fn top_scorer(&self, target: UserId) -> UserId {
-        let Some(t) = self.per_target.get(&target) else { return NONE };
+    /// Whether `a` scores strictly higher, for `target`, than everyone seen around it who is not
+    /// one of its contacts.
+    fn stands_out(&self, target: UserId, a: UserId, contacts: &Contacts) -> bool {
+        let Some(t) = self.per_target.get(&target) else { return false };
         let n = t.windows.max(1) as f64;
         let bg = self.background_windows.max(1) as f64;
-        let mut best = f64::NEG_INFINITY;
-        let mut who = NONE;
-        let mut tie = false;
-        for (&u, &h) in &t.hits {
-            let s = h as f64 / n - self.background.get(&u).copied().unwrap_or(0) as f64 / bg;
-            if s > best {
-                best = s;
-                who = u;
-                tie = false;
-            } else if s == best {
-                tie = true;
-            }
-        }
-        if tie { NONE } else { who }
+        let score = |u: UserId, h: u32| h as f64 / n - self.background.get(&u).copied().unwrap_or(0) as f64 / bg;
+        let Some(&ha) = t.hits.get(&a) else { return false };
+        let sa = score(a, ha);
+        t.hits.iter().all(|(&u, &h)| u == a || contacts.are_contacts(u, target) || score(u, h) < sa)
     }
 
     /// What the attack achieved.
     pub fn summary(&self) -> DisclosureSummary {
         let tracked = self.pairs.len() as u64;
-        let mut needed: Vec<u32> = self.pairs.values().filter(|p| p.identified_at > 0).map(|p| p.identified_at).collect();
+        let mut needed: Vec<u32> =
+            self.pairs.values().filter(|p| p.identified_at > 0).map(|p| p.identified_at).collect();
         needed.sort_unstable();
         let five: Vec<&PairState> = self.pairs.values().filter(|p| p.messages >= 5 || p.identified_at > 0).collect();
         let within_five = five.iter().filter(|p| p.identified_at > 0 && p.identified_at <= 5).count();
@@ -242,23 +237,35 @@ mod tests {
         SimTime(s * 1_000_000)
     }
 
+    use crate::engine::rng::{Purpose, stream};
+    use crate::world::SocialModel;
+
+    /// A ring lattice of 10 users, each with its 2 neighbours either side as contacts.
+    fn ring() -> Contacts {
+        Contacts::generate(10, &SocialModel::SmallWorld { degree: 4, rewire: 0.0 }, &mut stream(1, Purpose::Social, 0))
+    }
+
     #[test]
     fn a_lone_candidate_is_identified_at_once() {
+        let c = ring();
         let mut d = Disclosure::new(10, &[3]);
-        d.delivery(3, Some(4), &[4]);
+        d.delivery(3, Some(4), &[4], &c);
         let s = d.summary();
         assert_eq!((s.pairs, s.identified, s.median_messages_to_identify), (1, Some(1.0), Some(1.0)));
     }
 
     #[test]
     fn a_correspondent_hidden_in_a_crowd_emerges_over_repeated_messages() {
-        // Target 0 hears from user 1; every window also holds two of users 2..=9, in rotation, so
-        // only user 1 is in every window; background windows hold others.
+        // Target 0 (contacts 1, 2, 8, 9) hears from user 1; every window also holds two of users
+        // 3..=7 (not its contacts), in rotation, so only user 1 is in every window. Its other
+        // contact 2 is in every window too, and may outscore 1: what counts is standing out from
+        // the non-contacts.
+        let c = ring();
         let mut d = Disclosure::new(10, &[0]);
         for i in 0..6u32 {
-            d.delivery(0, Some(1), &[1, 2 + i % 8, 2 + (i + 3) % 8]);
+            d.delivery(0, Some(1), &[1, 2, 3 + i % 5, 3 + (i + 2) % 5], &c);
             assert!(d.wants(9));
-            d.delivery(9, None, &[2 + (i + 5) % 8, 9]);
+            d.delivery(9, None, &[3 + (i + 4) % 5, 9], &c);
             assert!(!d.wants(9));
         }
         let s = d.summary();
@@ -266,6 +273,16 @@ mod tests {
         assert_eq!(s.identified, Some(1.0));
         assert_eq!(s.median_messages_to_identify, Some(2.0), "{s:?}");
         assert_eq!(s.identified_within_5, Some(1.0));
+    }
+
+    #[test]
+    fn a_sender_always_in_a_crowd_of_the_same_size_is_never_singled_out() {
+        let c = ring();
+        let mut d = Disclosure::new(10, &[0]);
+        for _ in 0..20 {
+            d.delivery(0, Some(1), &[1, 4, 5, 6], &c);
+        }
+        assert_eq!(d.summary().identified, Some(0.0));
     }
 
     #[test]

@@ -42,14 +42,14 @@ const BINS_PER_BIT: f64 = 64.0;
 const MAX_BITS: f64 = 32.0;
 
 /// The distribution of per-message anonymity over a run: a histogram of `H` in 1/64-bit bins plus
-/// exact sums for the means.
+/// the exact sum for the mean entropy (the mean anonymity set `2^H` is read off the bins, within
+/// half a percent).
 #[derive(Clone, Debug)]
 pub struct EntropyHistogram {
     bins: Vec<u64>,
     count: u64,
     certain: u64,
     sum_h: f64,
-    sum_set: f64,
     max_h: f64,
 }
 
@@ -58,7 +58,7 @@ impl EntropyHistogram {
     /// (`log2 N`).
     pub fn new(max_h: f64) -> EntropyHistogram {
         let n = (MAX_BITS * BINS_PER_BIT) as usize + 1;
-        EntropyHistogram { bins: vec![0; n], count: 0, certain: 0, sum_h: 0.0, sum_set: 0.0, max_h }
+        EntropyHistogram { bins: vec![0; n], count: 0, certain: 0, sum_h: 0.0, max_h }
     }
 
     /// Records one message's entropy and the probability of its most likely sender.
@@ -71,7 +71,6 @@ impl EntropyHistogram {
             self.certain += 1;
         }
         self.sum_h += h;
-        self.sum_set += h.exp2();
     }
 
     /// The entropy at quantile `q` (to 1/64 bit), `None` when empty.
@@ -101,7 +100,11 @@ impl EntropyHistogram {
             p10_entropy_bits: self.quantile(0.10),
             median_entropy_bits: self.quantile(0.5),
             p90_entropy_bits: self.quantile(0.90),
-            mean_anonymity_set: (self.count > 0).then(|| self.sum_set / n),
+            mean_anonymity_set: (self.count > 0).then(|| {
+                let sets: f64 =
+                    self.bins.iter().enumerate().map(|(b, &c)| c as f64 * (b as f64 / BINS_PER_BIT).exp2()).sum();
+                sets / n
+            }),
             mean_degree: mean.and_then(|m| (self.max_h > 0.0).then(|| m / self.max_h)),
             median_degree: self.quantile(0.5).and_then(|m| (self.max_h > 0.0).then(|| (m / self.max_h).min(1.0))),
             linked_with_certainty: (self.count > 0).then(|| self.certain as f64 / n),

@@ -25,12 +25,13 @@ use crate::observe::correlate::Correlator;
 use crate::observe::disclosure::{ActiveSet, Disclosure, DisclosureSummary};
 use crate::observe::entropy::{AnonymitySummary, EntropyHistogram};
 use crate::observe::graph::{
-    ADDRESS_IDENTIFIED, ADDRESS_SEEN, AddressSummary, GraphSummary, RoomSummary, edge_key, membership_key,
+    ADDRESS_IDENTIFIED, ADDRESS_SEEN, AddressSummary, EdgeSet, GraphSummary, RoomSummary, membership_key,
     score_addresses, score_graph, score_rooms,
 };
 use crate::observe::knowledge::{FragInfo, IntSet, Knowledge, Seen};
 use crate::observe::{NodeKind, NodeKinds, Observation, ObservationSink, Truth};
 use crate::time::SimTime;
+use crate::world::social::Contacts;
 use crate::world::{UserId, World};
 
 /// Counters of one adversary, per message sent after the warm-up.
@@ -51,7 +52,7 @@ struct Tally {
 }
 
 /// One adversary during one run.
-struct AdversaryRun {
+struct AdversaryRun<'w> {
     spec: AdversarySpec,
     view: View,
     watches: String,
@@ -64,7 +65,7 @@ struct AdversaryRun {
     wrong_ties: u64,
     rooms: IntSet<u64>,
     rooms_off: bool,
-    edges: IntSet<u64>,
+    edges: EdgeSet<'w>,
     tally: Tally,
     anonymity: EntropyHistogram,
 }
@@ -73,24 +74,60 @@ struct AdversaryRun {
 pub struct ExposureAnalysis<'w> {
     world: &'w World,
     seed: u64,
-    advs: Vec<AdversaryRun>,
-    talked: IntSet<u64>,
+    advs: Vec<AdversaryRun<'w>>,
+    talked: EdgeSet<'w>,
     scratch: Vec<FragInfo>,
+    /// Per address: the adversaries that run it or tap links touching it (bit i = adversary i).
+    interest: Interest,
+    /// The adversaries that tap every link.
+    everywhere: u64,
+}
+
+/// Most adversaries one scenario may declare (one bit each in the dispatch masks).
+pub const MAX_ADVERSARIES: usize = 64;
+
+/// Per-address masks of interested adversaries: one byte per address when there are at most 8
+/// adversaries (the table then stays in cache; it is read twice per hop), else one word.
+enum Interest {
+    Narrow(Vec<u8>),
+    Wide(Vec<u64>),
+}
+
+impl Interest {
+    fn new(nodes: u32, adversaries: usize) -> Interest {
+        if adversaries <= 8 {
+            Interest::Narrow(vec![0; nodes as usize])
+        } else {
+            Interest::Wide(vec![0; nodes as usize])
+        }
+    }
+
+    #[inline]
+    fn get(&self, node: u32) -> u64 {
+        match self {
+            Interest::Narrow(v) => v.get(node as usize).copied().unwrap_or(0) as u64,
+            Interest::Wide(v) => v.get(node as usize).copied().unwrap_or(0),
+        }
+    }
+
+    fn add(&mut self, node: u32, bit: u64) {
+        match self {
+            Interest::Narrow(v) => v[node as usize] |= bit as u8,
+            Interest::Wide(v) => v[node as usize] |= bit,
+        }
+    }
 }
 
 impl<'w> ExposureAnalysis<'w> {
     /// The analysis of `specs` on `world`, drawing adversaries' choices from `seed`.
     pub fn new(world: &'w World, seed: u64, specs: &[AdversarySpec]) -> ExposureAnalysis<'w> {
         let users = world.users();
-        let advs = specs
+        let offsets = EdgeSet::offsets(&world.contacts);
+        let advs: Vec<AdversaryRun<'w>> = specs
             .iter()
             .map(|spec| AdversaryRun {
                 spec: spec.clone(),
-                view: View {
-                    nodes: crate::observe::adversary::NodeSet::new(0),
-                    links: Links::None,
-                    applicable: false,
-                },
+                view: View { nodes: crate::observe::adversary::NodeSet::new(0), links: Links::None, applicable: false },
                 watches: String::new(),
                 own_device: None,
                 know: Knowledge::default(),
@@ -101,12 +138,18 @@ impl<'w> ExposureAnalysis<'w> {
                 wrong_ties: 0,
                 rooms: IntSet::default(),
                 rooms_off: world.rooms.is_empty(),
-                edges: IntSet::default(),
+                edges: EdgeSet::new(&world.contacts, offsets.clone()),
                 tally: Tally::default(),
                 anonymity: EntropyHistogram::new((users.max(1) as f64).log2()),
             })
             .collect();
-        ExposureAnalysis { world, seed, advs, talked: IntSet::default(), scratch: Vec::new() }
+        let talked = EdgeSet::new(&world.contacts, offsets);
+        assert!(
+            advs.len() <= MAX_ADVERSARIES,
+            "at most {MAX_ADVERSARIES} adversaries (checked when the scenario is read)"
+        );
+        let interest = Interest::new(0, advs.len());
+        ExposureAnalysis { world, seed, advs, talked, scratch: Vec::new(), interest, everywhere: 0 }
     }
 
     /// The results, one per adversary in scenario order.
@@ -119,9 +162,30 @@ impl<'w> ExposureAnalysis<'w> {
 impl ObservationSink for ExposureAnalysis<'_> {
     fn start(&mut self, kinds: &NodeKinds<'_>) {
         let users = self.world.users();
+        self.interest = Interest::new(kinds.nodes(), self.advs.len());
         for (i, a) in self.advs.iter_mut().enumerate() {
             let mut rng = stream(self.seed, Purpose::Adversary, i as u64);
             a.view = View::resolve(&a.spec.vantage, kinds, self.world, &mut rng);
+
+            if a.view.applicable {
+                let bit = 1u64 << i;
+                match &a.view.links {
+                    Links::All => self.everywhere |= bit,
+                    Links::Touching(set) => {
+                        for n in 0..kinds.nodes() {
+                            if set.contains(n) {
+                                self.interest.add(n, bit);
+                            }
+                        }
+                    }
+                    Links::None => {}
+                }
+                for n in 0..kinds.nodes() {
+                    if a.view.holds(n) {
+                        self.interest.add(n, bit);
+                    }
+                }
+            }
             a.watches = describe(&a.spec.vantage, &a.view, kinds);
             if let Vantage::Contact(_) = a.spec.vantage {
                 a.own_device = (0..users).find(|&u| a.view.holds(u));
@@ -142,8 +206,11 @@ impl ObservationSink for ExposureAnalysis<'_> {
     }
 
     fn observe(&mut self, obs: &Observation, kinds: &NodeKinds<'_>) {
-        for a in self.advs.iter_mut() {
-            a.observe(obs, kinds.users);
+        let mut mask = self.everywhere | self.interest.get(obs.from) | self.interest.get(obs.to);
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            self.advs[i].observe(obs, kinds.users, &self.world.contacts);
         }
     }
 
@@ -151,11 +218,11 @@ impl ObservationSink for ExposureAnalysis<'_> {
         if truth.counted
             && let Some(r) = truth.recipient
         {
-            self.talked.insert(edge_key(truth.sender, r));
+            self.talked.insert(truth.sender, r);
         }
         for a in self.advs.iter_mut() {
             let seen = a.know.retire(truth.serial, &mut self.scratch);
-            a.score(truth, seen.then_some(&self.scratch[..]).unwrap_or(&[]), self.world);
+            a.score(truth, if seen { &self.scratch[..] } else { &[] }, self.world);
         }
     }
 }
@@ -184,11 +251,18 @@ fn describe(vantage: &Vantage, view: &View, kinds: &NodeKinds<'_>) -> String {
     let held = |k: NodeKind| (kinds.users..kinds.nodes()).filter(|&n| kinds.of(n) == k && view.holds(n)).count();
     let name = |k: NodeKind| format!("{k:?}").to_lowercase();
     match vantage {
-        Vantage::Operator => format!("{} of {} provider servers", held(NodeKind::ProviderServer), count(NodeKind::ProviderServer)),
-        Vantage::HomeServers(_) => format!("{} of {} home servers", held(NodeKind::HomeServer), count(NodeKind::HomeServer)),
+        Vantage::Operator => {
+            format!("{} of {} provider servers", held(NodeKind::ProviderServer), count(NodeKind::ProviderServer))
+        }
+        Vantage::HomeServers(_) => {
+            format!("{} of {} home servers", held(NodeKind::HomeServer), count(NodeKind::HomeServer))
+        }
         Vantage::Relays(_, ks) => {
-            let parts: Vec<String> =
-                ks.iter().filter(|&&k| count(k) > 0).map(|&k| format!("{} of {} {}", held(k), count(k), name(k))).collect();
+            let parts: Vec<String> = ks
+                .iter()
+                .filter(|&&k| count(k) > 0)
+                .map(|&k| format!("{} of {} {}", held(k), count(k), name(k)))
+                .collect();
             if parts.is_empty() { "no relay-like nodes".into() } else { parts.join(", ") }
         }
         Vantage::Isp(_) => match &view.links {
@@ -203,8 +277,8 @@ fn describe(vantage: &Vantage, view: &View, kinds: &NodeKinds<'_>) -> String {
     }
 }
 
-impl AdversaryRun {
-    fn observe(&mut self, obs: &Observation, users: u32) {
+impl<'w> AdversaryRun<'w> {
+    fn observe(&mut self, obs: &Observation, users: u32, contacts: &Contacts) {
         if !self.view.applicable {
             return;
         }
@@ -230,7 +304,8 @@ impl AdversaryRun {
             return; // polls, cover and lookups carry no message to learn about
         }
         let t = &obs.truth;
-        let (mut sender, mut recipient, mut room) = if to_held { (obs.sender, obs.recipient, obs.room) } else { (None, None, None) };
+        let (mut sender, mut recipient, mut room) =
+            if to_held { (obs.sender, obs.recipient, obs.room) } else { (None, None, None) };
         if from_held && from < users && from == t.sender {
             // The adversary runs the author's device: it knows its own message.
             sender = Some(t.sender);
@@ -253,6 +328,14 @@ impl AdversaryRun {
         let exit = self.correlator.is_some() && (handle.is_some() || room.is_some());
         let Some(filed) = self.know.absorb(t.serial, &seen, exit) else { return };
         let frag = filed.frag;
+        if from_held
+            && to < users
+            && let Some(r) = self.receivers.as_mut()
+            && let Some(rid) = self.know.info(frag).recipient_id
+        {
+            // It delivered a message to this recipient's device just now: the recipient is online.
+            r.push(obs.time, rid);
+        }
         if !self.rooms_off {
             let info = self.know.info(frag);
             if let Some(r) = info.room {
@@ -271,23 +354,20 @@ impl AdversaryRun {
         if let Some((u, p)) = outcome.top
             && p >= self.spec.confidence
         {
-            self.know.set_correlated_sender(frag, u);
+            self.know.set_correlated_sender(t.serial, frag, u);
         }
         if let (Some(s), Some(v)) = (self.disclosure.as_mut(), handle)
             && s.wants(v)
         {
             let sender = t.room.is_none().then_some(t.sender);
             match self.receivers.as_mut() {
-                // Without addresses: whoever was seen receiving in the window was online.
+                // Without addresses: whoever it delivered to in the window was online.
                 Some(r) => {
                     r.evict(obs.time);
-                    s.delivery(v, sender, r.users());
+                    s.delivery(v, sender, r.users(), contacts);
                 }
-                None => s.delivery(v, sender, self.correlator.as_ref().expect("checked").candidates()),
+                None => s.delivery(v, sender, self.correlator.as_ref().expect("checked").candidates(), contacts),
             }
-        }
-        if let (Some(r), Some(v)) = (self.receivers.as_mut(), handle) {
-            r.push(obs.time, v);
         }
     }
 
@@ -366,7 +446,7 @@ impl AdversaryRun {
                 tl.pair_wrong += 1;
             }
             if t.recipient.is_some() && s != r {
-                self.edges.insert(edge_key(s, r));
+                self.edges.insert(s, r);
             }
         }
     }
@@ -380,7 +460,7 @@ impl AdversaryRun {
         }
     }
 
-    fn summary(self, world: &World, talked: &IntSet<u64>) -> AdversaryExposure {
+    fn summary(self, world: &World, talked: &EdgeSet<'_>) -> AdversaryExposure {
         let applicable = self.view.applicable;
         let tl = self.tally;
         let share = |x: u64| (applicable && tl.messages > 0).then(|| x as f64 / tl.messages as f64);

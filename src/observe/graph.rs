@@ -16,6 +16,78 @@ use crate::observe::knowledge::IntSet;
 use crate::world::UserId;
 use crate::world::social::{Contacts, Rooms};
 
+/// A set of undirected edges between users: a bit per contact-graph adjacency slot for edges that
+/// are contacts (every one-to-one message goes to a contact, so nearly all edges land here, at a
+/// binary search and a bit each), and a hash set for the rest (wrong guesses, or every edge when
+/// the contact graph is complete and stores no adjacency).
+pub struct EdgeSet<'w> {
+    contacts: &'w Contacts,
+    offsets: std::sync::Arc<Vec<u64>>,
+    bits: Vec<u64>,
+    others: IntSet<u64>,
+}
+
+impl<'w> EdgeSet<'w> {
+    /// Adjacency offsets of `contacts` (shared by every edge set of a run).
+    pub fn offsets(contacts: &Contacts) -> std::sync::Arc<Vec<u64>> {
+        let mut acc = 0u64;
+        let mut v = Vec::with_capacity(contacts.users() as usize + 1);
+        for u in 0..contacts.users() {
+            v.push(acc);
+            acc += contacts.of(u).len() as u64;
+        }
+        v.push(acc);
+        std::sync::Arc::new(v)
+    }
+
+    /// An empty set over `contacts`, whose offsets are `offsets`.
+    pub fn new(contacts: &'w Contacts, offsets: std::sync::Arc<Vec<u64>>) -> EdgeSet<'w> {
+        let slots = *offsets.last().unwrap_or(&0) as usize;
+        EdgeSet { contacts, offsets, bits: vec![0; slots.div_ceil(64)], others: IntSet::default() }
+    }
+
+    /// The adjacency slot of the contact edge `a`-`b`, if it is one (stored at the lower id).
+    #[inline]
+    fn slot(&self, a: UserId, b: UserId) -> Option<usize> {
+        let (x, y) = (a.min(b), a.max(b));
+        let list = self.contacts.of(x);
+        list.binary_search(&y).ok().map(|i| self.offsets[x as usize] as usize + i)
+    }
+
+    /// Adds the edge `a`-`b`.
+    #[inline]
+    pub fn insert(&mut self, a: UserId, b: UserId) {
+        match self.slot(a, b) {
+            Some(i) => self.bits[i / 64] |= 1 << (i % 64),
+            None => {
+                self.others.insert(edge_key(a, b));
+            }
+        }
+    }
+
+    /// Number of edges.
+    pub fn len(&self) -> u64 {
+        self.bits.iter().map(|w| w.count_ones() as u64).sum::<u64>() + self.others.len() as u64
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Edges that are real contacts.
+    fn contact_edges(&self) -> u64 {
+        let hashed = self.others.iter().filter(|&&e| self.contacts.are_contacts((e >> 32) as u32, e as u32)).count();
+        self.bits.iter().map(|w| w.count_ones() as u64).sum::<u64>() + hashed as u64
+    }
+
+    /// Edges present in both sets (which must share the contact graph).
+    fn common(&self, other: &EdgeSet<'_>) -> u64 {
+        let bits: u64 = self.bits.iter().zip(&other.bits).map(|(a, b)| (a & b).count_ones() as u64).sum();
+        bits + self.others.iter().filter(|e| other.others.contains(e)).count() as u64
+    }
+}
+
 /// The key of the undirected edge between `a` and `b`.
 #[inline]
 pub fn edge_key(a: UserId, b: UserId) -> u64 {
@@ -45,15 +117,16 @@ pub struct GraphSummary {
 }
 
 /// Scores a reconstructed graph against the pairs that really talked and the contact graph.
-pub fn score_graph(edges: &IntSet<u64>, talked: &IntSet<u64>, contacts: &Contacts) -> GraphSummary {
-    let correct = edges.iter().filter(|&&e| contacts.are_contacts((e >> 32) as u32, e as u32)).count() as u64;
-    let found = edges.iter().filter(|e| talked.contains(e)).count() as u64;
+pub fn score_graph(edges: &EdgeSet<'_>, talked: &EdgeSet<'_>, contacts: &Contacts) -> GraphSummary {
+    let n = edges.len();
+    let correct = edges.contact_edges();
+    let found = edges.common(talked);
     let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
     GraphSummary {
-        edges: edges.len() as u64,
+        edges: n,
         correct_edges: correct,
-        precision: ratio(correct, edges.len() as u64),
-        recall: ratio(found, talked.len() as u64),
+        precision: ratio(correct, n),
+        recall: ratio(found, talked.len()),
         recall_of_contacts: ratio(correct, contacts.edge_count()),
     }
 }
@@ -121,16 +194,27 @@ mod tests {
         let mut rng = stream(1, Purpose::Social, 0);
         let contacts = Contacts::generate(20, &SocialModel::SmallWorld { degree: 4, rewire: 0.0 }, &mut rng);
         // Ring lattice: 0-1, 0-2 are contacts; 0-10 is not.
-        let mut talked = IntSet::default();
-        talked.insert(edge_key(0, 1));
-        talked.insert(edge_key(0, 2));
-        let mut edges = IntSet::default();
-        edges.insert(edge_key(1, 0));
-        edges.insert(edge_key(0, 10));
+        let offsets = EdgeSet::offsets(&contacts);
+        let mut talked = EdgeSet::new(&contacts, offsets.clone());
+        talked.insert(0, 1);
+        talked.insert(2, 0);
+        talked.insert(1, 0);
+        assert_eq!(talked.len(), 2);
+        let mut edges = EdgeSet::new(&contacts, offsets);
+        edges.insert(1, 0);
+        edges.insert(0, 10);
         let g = score_graph(&edges, &talked, &contacts);
         assert_eq!((g.edges, g.correct_edges), (2, 1));
         assert_eq!((g.precision, g.recall), (Some(0.5), Some(0.5)));
         assert_eq!(g.recall_of_contacts, Some(1.0 / 40.0));
+        // The complete graph stores no adjacency: every edge is hashed.
+        let complete = Contacts::generate(5, &SocialModel::Complete, &mut rng);
+        let mut all = EdgeSet::new(&complete, EdgeSet::offsets(&complete));
+        all.insert(3, 4);
+        all.insert(4, 3);
+        assert_eq!(all.len(), 1);
+        let g = score_graph(&all, &all, &complete);
+        assert_eq!((g.precision, g.recall, g.recall_of_contacts), (Some(1.0), Some(1.0), Some(0.1)));
     }
 
     #[test]

@@ -21,7 +21,6 @@ pub mod exposure;
 pub mod graph;
 pub mod knowledge;
 
-
 /// A network address: users are `0..users`, infrastructure nodes follow.
 pub type NodeId = u32;
 

@@ -1,5 +1,6 @@
-//! `summary.csv` (one row per architecture) and `latency.csv` (CDF points), tidy tables for
-//! pandas or R. Undefined values are empty cells.
+//! `summary.csv` (one row per architecture), `latency.csv` (CDF points) and `exposure.csv` (one
+//! row per adversary, architecture and metric), tidy tables for pandas or R. Undefined values are
+//! empty cells.
 
 use crate::metrics::{ArchSummary, LossReason};
 use crate::run::RunResults;
@@ -53,7 +54,8 @@ pub fn summary_header() -> Vec<String> {
 
 /// One architecture's row of `summary.csv`, matching [`summary_header`].
 pub fn summary_row(a: &ArchSummary) -> Vec<String> {
-    let util = a.model.servers.iter().map(|s| s.utilisation).fold(None, |m: Option<f64>, u| Some(m.map_or(u, |m| m.max(u))));
+    let util =
+        a.model.servers.iter().map(|s| s.utilisation).fold(None, |m: Option<f64>, u| Some(m.map_or(u, |m| m.max(u))));
     let peak = a.model.servers.iter().map(|s| s.peak_queue).max();
     let mut row = vec![
         a.name.clone(),
@@ -111,9 +113,27 @@ pub fn latency_csv(r: &RunResults) -> String {
     let header = ["arch", "split", "latency_ms", "cumulative"].iter().map(|s| s.to_string()).collect();
     let mut rows = vec![header];
     for (a, c) in r.archs.iter().zip(&r.cdfs) {
-        for (split, points) in [("all", &c.all), ("online_at_send", &c.online_at_send), ("offline_at_send", &c.offline_at_send)] {
+        for (split, points) in
+            [("all", &c.all), ("online_at_send", &c.online_at_send), ("offline_at_send", &c.offline_at_send)]
+        {
             for p in points {
                 rows.push(vec![a.name.clone(), split.into(), format!("{}", p.latency_ms), format!("{}", p.cumulative)]);
+            }
+        }
+    }
+    write(rows)
+}
+
+/// `exposure.csv`: arch, adversary, mode, metric, value — one row per adversary, architecture and
+/// metric (metrics in [`crate::observe::exposure::AdversaryExposure::metrics`] order; docs/exposure.md
+/// defines each). Empty when the scenario declares no adversary.
+pub fn exposure_csv(r: &RunResults) -> String {
+    let header = ["arch", "adversary", "mode", "metric", "value"].iter().map(|s| s.to_string()).collect();
+    let mut rows = vec![header];
+    for a in &r.archs {
+        for e in &a.exposure {
+            for (metric, value) in e.metrics() {
+                rows.push(vec![a.name.clone(), e.adversary.clone(), e.mode.to_owned(), metric.to_owned(), cell(value)]);
             }
         }
     }

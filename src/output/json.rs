@@ -38,7 +38,12 @@ pub fn results_json(scenario: &Scenario, results: &RunResults) -> String {
         scenario: &scenario.raw,
         world: &results.world,
         architectures: &results.archs,
-        latency_cdf: results.archs.iter().zip(&results.cdfs).map(|(a, c)| NamedCdfs { name: &a.name, cdfs: c }).collect(),
+        latency_cdf: results
+            .archs
+            .iter()
+            .zip(&results.cdfs)
+            .map(|(a, c)| NamedCdfs { name: &a.name, cdfs: c })
+            .collect(),
     };
     let mut text = serde_json::to_string_pretty(&doc).expect("results serialise");
     text.push('\n');

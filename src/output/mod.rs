@@ -102,21 +102,47 @@ impl Drop for Staging {
 
 /// The files of a run folder, by name, as bytes (deterministic for a given scenario and seed).
 pub fn run_files(scenario: &Scenario, results: &RunResults) -> Vec<(String, Vec<u8>)> {
-    vec![
+    let mut files: Vec<(String, Vec<u8>)> = vec![
         ("results.json".into(), json::results_json(scenario, results).into_bytes()),
         ("summary.csv".into(), csv::summary_csv(results).into_bytes()),
         ("latency.csv".into(), csv::latency_csv(results).into_bytes()),
-    ]
+    ];
+    if results.archs.iter().any(|a| !a.exposure.is_empty()) {
+        files.push(("exposure.csv".into(), csv::exposure_csv(results).into_bytes()));
+    }
+    files
+}
+
+/// The heatmap's data: per adversary and architecture, the share of messages whose
+/// sender-recipient pair the adversary learned (`None` where it has nothing to watch).
+pub fn exposure_matrix(results: &RunResults) -> Option<charts::ExposureMatrix> {
+    let first = results.archs.iter().find(|a| !a.exposure.is_empty())?;
+    let adversaries: Vec<String> = first.exposure.iter().map(|e| e.adversary.clone()).collect();
+    let values = (0..adversaries.len())
+        .map(|i| results.archs.iter().map(|a| a.exposure.get(i).and_then(|e| e.pair.learned)).collect())
+        .collect();
+    Some(charts::ExposureMatrix {
+        metric: "share of messages whose sender-recipient pair the adversary learns".into(),
+        adversaries,
+        archs: results.archs.iter().map(|a| a.name.clone()).collect(),
+        values,
+    })
 }
 
 /// Writes a whole run folder into `dest` — data files, charts and `report.html` — and returns
 /// the folder's path. `command` is the command line that reproduces the run, for the report.
-pub fn write_run_folder(dest: &Path, scenario: &Scenario, results: &RunResults, command: &str) -> Result<PathBuf, OutputError> {
+pub fn write_run_folder(
+    dest: &Path,
+    scenario: &Scenario,
+    results: &RunResults,
+    command: &str,
+) -> Result<PathBuf, OutputError> {
     let staging = Staging::new(dest)?;
     for (name, bytes) in run_files(scenario, results) {
         staging.write(&name, &bytes)?;
     }
-    let set = charts::ChartSet::from_run(scenario, results);
+    let mut set = charts::ChartSet::from_run(scenario, results);
+    set.exposure = exposure_matrix(results);
     let written = charts::write_set(staging.dir(), &set)
         .map_err(|e| OutputError::Chart { what: "the run's charts".into(), message: e.to_string() })?;
     let pairs: Vec<(String, String)> = written.iter().map(|w| (w.chart.title.clone(), w.chart.svg.clone())).collect();

@@ -1,5 +1,6 @@
-//! The terminal summary: a compact aligned table, one row per architecture, and a short reading
-//! generated from this run's numbers (never canned text).
+//! The terminal summary: a compact aligned table, one row per architecture (and, when the scenario
+//! declares adversaries, one row per adversary with what it learned on each architecture), and a
+//! short reading generated from this run's numbers (never canned text).
 
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
@@ -65,7 +66,130 @@ pub fn summary_table(r: &RunResults) -> String {
             col.set_cell_alignment(CellAlignment::Right);
         }
     }
-    t.to_string()
+    let mut out = t.to_string();
+    if let Some(x) = exposure_table(r) {
+        out.push('\n');
+        out.push_str(&x);
+    }
+    out
+}
+
+/// A percentage without decimals (a share of messages), or "–".
+fn pct0(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.0}", 100.0 * x)).unwrap_or_else(|| "–".into())
+}
+
+/// The exposure table: one row per adversary, one column per architecture; each cell gives the
+/// share of messages whose sender-recipient pair (P), sender (S) and recipient (R) it learned, and
+/// for a correlating adversary the median anonymity left (H, bits). `None` without adversaries.
+pub fn exposure_table(r: &RunResults) -> Option<String> {
+    let first = r.archs.iter().find(|a| !a.exposure.is_empty())?;
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic);
+    let mut header = vec!["adversary".to_owned()];
+    header.extend(r.archs.iter().map(|a| a.name.clone()));
+    t.set_header(header);
+    for (i, adv) in first.exposure.iter().enumerate() {
+        let mut row = vec![adv.adversary.clone()];
+        for a in &r.archs {
+            let cell = match a.exposure.get(i) {
+                Some(e) if e.applicable => {
+                    let mut c = format!(
+                        "P {} · S {} · R {}",
+                        pct0(e.pair.learned),
+                        pct0(e.sender.learned),
+                        pct0(e.recipient.learned)
+                    );
+                    if let Some(h) = e.anonymity.as_ref().and_then(|x| x.median_entropy_bits) {
+                        c.push_str(&format!(" · H {h:.1}b"));
+                    }
+                    c
+                }
+                _ => "n/a".to_owned(),
+            };
+            row.push(cell);
+        }
+        t.add_row(row);
+    }
+    Some(format!(
+        "{t}\nExposure: % of messages whose sender-recipient pair (P), sender (S) and recipient (R) each adversary \
+         learned; H: median anonymity left against its timing model, bits; n/a: nothing to watch. exposure.csv has every metric."
+    ))
+}
+
+/// Sentences on what the adversaries learned, from this run's numbers.
+fn exposure_reading(r: &RunResults) -> Vec<String> {
+    let mut lines = Vec::new();
+    let Some(first) = r.archs.iter().find(|a| !a.exposure.is_empty()) else { return lines };
+    for (i, adv) in first.exposure.iter().enumerate() {
+        let of = |a: &ArchSummary| a.exposure.get(i).filter(|e| e.applicable).cloned();
+        let seen: Vec<(&ArchSummary, crate::observe::exposure::AdversaryExposure)> =
+            r.archs.iter().filter_map(|a| of(a).map(|e| (a, e))).collect();
+        if seen.is_empty() {
+            lines.push(format!("{} has nothing to watch in these architectures.", adv.adversary));
+            continue;
+        }
+        let cmp = |x: &&(&ArchSummary, crate::observe::exposure::AdversaryExposure),
+                   y: &&(&ArchSummary, crate::observe::exposure::AdversaryExposure)| {
+            x.1.pair.learned.unwrap_or(0.0).total_cmp(&y.1.pair.learned.unwrap_or(0.0))
+        };
+        let most = seen.iter().max_by(cmp).expect("not empty");
+        let least = seen.iter().min_by(cmp).expect("not empty");
+        let same = (most.1.pair.learned.unwrap_or(0.0) - least.1.pair.learned.unwrap_or(0.0)).abs() < 0.0005;
+        let mut line = if seen.len() == 1 || same {
+            format!(
+                "{} learns the sender-recipient pair of {} of messages{}.",
+                adv.adversary,
+                pct(most.1.pair.learned),
+                if seen.len() == 1 {
+                    format!(" on {}", most.0.name)
+                } else {
+                    " on every architecture it can watch".into()
+                }
+            )
+        } else {
+            format!(
+                "{} learns the most sender-recipient pairs on {} ({}), the fewest on {} ({}).",
+                adv.adversary,
+                most.0.name,
+                pct(most.1.pair.learned),
+                least.0.name,
+                pct(least.1.pair.learned)
+            )
+        };
+        // Sealed sender and its kin: no identity read, the sender still known by address.
+        if let Some((a, e)) = seen.iter().find(|(_, e)| {
+            e.sender.identity.unwrap_or(0.0) + 0.05 < e.sender.learned.unwrap_or(0.0)
+                && e.sender.identity.unwrap_or(0.0) < 0.5
+        }) && e.recipient.identity.unwrap_or(0.0) > 0.5
+        {
+            line.push_str(&format!(
+                " On {} it reads the sender's identity in {} of messages but still learns {} of senders from their network address.",
+                a.name,
+                pct(e.sender.identity),
+                pct(e.sender.learned)
+            ));
+        }
+        if let Some((a, e)) = seen.iter().find(|(_, e)| e.anonymity.as_ref().is_some_and(|x| x.messages > 0)) {
+            let an = e.anonymity.as_ref().expect("checked");
+            line.push_str(&format!(
+                " Against its timing model the median message on {} keeps {:.1} bits of anonymity (about {:.0} equally likely senders of {:.0}); {} are linked with near certainty.",
+                a.name,
+                an.median_entropy_bits.unwrap_or(0.0),
+                an.median_entropy_bits.unwrap_or(0.0).exp2().min(an.max_entropy_bits.exp2()),
+                an.max_entropy_bits.exp2(),
+                pct(an.linked_with_certainty)
+            ));
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// The reading's lines, with the exposure sentences after them.
+fn with_exposure(mut lines: Vec<String>, r: &RunResults) -> String {
+    lines.extend(exposure_reading(r));
+    lines.join("\n")
 }
 
 /// Which architecture does best on a measure, and by how much over the runner-up or the worst.
@@ -106,7 +230,7 @@ pub fn reading(r: &RunResults) -> String {
             let (reason, n) = x.lost_by_reason.iter().max_by_key(|e| e.1).expect("reasons listed");
             lines.push(format!("{} copies were lost, most for `{}` ({n}).", x.lost, reason.as_str()));
         }
-        return lines.join("\n");
+        return with_exposure(lines, r);
     }
     if let Some((b, bv, w, wv)) = best_of(a, |x| x.delivery_ratio, false) {
         if (bv - wv).abs() < 0.0005 {
@@ -159,5 +283,5 @@ pub fn reading(r: &RunResults) -> String {
         let (reason, n) = x.lost_by_reason.iter().max_by_key(|e| e.1).expect("reasons listed");
         lines.push(format!("{} lost {} copies, most for `{}` ({n}).", x.name, x.lost, reason.as_str()));
     }
-    lines.join("\n")
+    with_exposure(lines, r)
 }

@@ -196,7 +196,8 @@ impl RawAdversary {
             problems.push(Problem::new(path.key("share"), format!("expected a share in (0, 1], found {s}")));
         }
         if self.count == Some(0) {
-            problems.push(Problem::new(path.key("count"), "expected at least 1 node").hint("omit the adversary instead"));
+            problems
+                .push(Problem::new(path.key("count"), "expected at least 1 node").hint("omit the adversary instead"));
         }
         if self.rank == Some(0) {
             problems.push(Problem::new(path.key("rank"), "ranks start at 1 (the largest server)"));
@@ -207,19 +208,29 @@ impl RawAdversary {
             );
         }
         if self.kind == RawVantage::Isp && self.region.is_none() {
-            problems.push(Problem::new(path.clone(), "an isp adversary needs `region`").hint("e.g. region = \"europe_west\""));
+            problems.push(
+                Problem::new(path.clone(), "an isp adversary needs `region`").hint("e.g. region = \"europe_west\""),
+            );
         }
         if let Some(u) = self.user
             && u >= env.users
         {
-            problems.push(Problem::new(path.key("user"), format!("user {u} does not exist: users are 0 to {}", env.users - 1)));
+            problems.push(Problem::new(
+                path.key("user"),
+                format!("user {u} does not exist: users are 0 to {}", env.users - 1),
+            ));
         }
         if self.nodes.as_ref().is_some_and(|n| n.is_empty()) {
-            problems.push(Problem::new(path.key("nodes"), "name at least one node kind").hint("e.g. [\"relay\", \"storage\"]"));
+            problems.push(
+                Problem::new(path.key("nodes"), "name at least one node kind").hint("e.g. [\"relay\", \"storage\"]"),
+            );
         }
         let window = positive_duration(self.window, path.key("window"), problems);
         if !(self.confidence > 0.0 && self.confidence <= 1.0) {
-            problems.push(Problem::new(path.key("confidence"), format!("expected a probability in (0, 1], found {}", self.confidence)));
+            problems.push(Problem::new(
+                path.key("confidence"),
+                format!("expected a probability in (0, 1], found {}", self.confidence),
+            ));
         }
         let region = match (&self.region, self.kind) {
             (Some(name), RawVantage::Isp) => env.region(name, path.key("region"), problems),
@@ -246,7 +257,8 @@ impl RawAdversary {
                 Vantage::HomeServers(pick)
             }
             RawVantage::Relays => {
-                let kinds = self.nodes.get_or_insert_with(|| vec![RawNodeKind::Relay, RawNodeKind::Storage, RawNodeKind::Mix]);
+                let kinds =
+                    self.nodes.get_or_insert_with(|| vec![RawNodeKind::Relay, RawNodeKind::Storage, RawNodeKind::Mix]);
                 let mut ks: Vec<NodeKind> = Vec::new();
                 for k in kinds.iter() {
                     if !ks.contains(&k.kind()) {
@@ -297,7 +309,9 @@ impl RawAdversary {
         let base = match self.kind {
             RawVantage::Operator => "operator".to_owned(),
             RawVantage::HomeServer => match (self.share, self.count, self.rank) {
-                (Some(s), _, _) => format!("{} of home servers{}", percent(s), if weighted { " (by users)" } else { "" }),
+                (Some(s), _, _) => {
+                    format!("{} of home servers{}", percent(s), if weighted { " (by users)" } else { "" })
+                }
                 (_, Some(c), _) => format!("{c} home servers"),
                 (_, _, Some(1) | None) => "largest home server".to_owned(),
                 (_, _, Some(r)) => format!("home server #{r}"),
@@ -328,6 +342,16 @@ impl RawAdversary {
 /// Resolves every `[[adversary]]` table, checking that labels are distinct.
 pub fn resolve_all(raw: &mut [RawAdversary], env: &Env<'_>, problems: &mut Vec<Problem>) -> Vec<AdversarySpec> {
     let mut out: Vec<AdversarySpec> = Vec::new();
+    let max = crate::observe::exposure::MAX_ADVERSARIES;
+    if raw.len() > max {
+        problems.push(
+            Problem::new(
+                KeyPath::root().key("adversary"),
+                format!("{} adversaries; at most {max} per scenario", raw.len()),
+            )
+            .hint("split the study over several scenarios"),
+        );
+    }
     for (i, a) in raw.iter_mut().enumerate() {
         let path = KeyPath::root().key("adversary").index(i);
         if let Some(spec) = a.resolve(&path, env, problems) {

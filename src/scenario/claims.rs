@@ -22,7 +22,10 @@ pub const CLAIMS: &[(&str, &str)] = &[
     ("A3", "Anonymous routing: messages can be relayed while one party is offline"),
     ("A4", "Randomly selected nodes can be far away or go offline: latency and failed transmissions"),
     ("A5", "Running a node adds to everyone's resilience against identification"),
-    ("X1", "Beyond the seed: a mix network with cover traffic resists the global observer that defeats low-latency onion routing"),
+    (
+        "X1",
+        "Beyond the seed: a mix network with cover traffic resists the global observer that defeats low-latency onion routing",
+    ),
 ];
 
 /// The claim with id `id`.

@@ -148,7 +148,7 @@ pub fn locate(text: &str, path: &KeyPath) -> Option<Range<usize>> {
             }
             Seg::Index(i) => {
                 let a = array.take()?;
-                let item = a.iter().nth(*i)?;
+                let item = a.get(*i)?;
                 best = Some(item.span());
                 if let DeValue::Table(inner) = item.get_ref() {
                     table = Some(inner);
@@ -169,7 +169,8 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Places a problem in its file: finds the line (or notes it came from `--set`).
 pub fn frame(file: &str, text: &str, problem: Problem, overridden: &[KeyPath]) -> ScenarioDiagnostic {
-    let from_cli = overridden.iter().any(|o| problem.path.starts_with(o) || o.starts_with(&problem.path) && !o.0.is_empty());
+    let from_cli =
+        overridden.iter().any(|o| problem.path.starts_with(o) || o.starts_with(&problem.path) && !o.0.is_empty());
     let span = if from_cli && problem.span.is_none() {
         None
     } else {
@@ -209,7 +210,8 @@ pub fn frame(file: &str, text: &str, problem: Problem, overridden: &[KeyPath]) -
 mod tests {
     use super::*;
 
-    const DOC: &str = "name = \"x\"\n[world]\nusers = 5\n\n[[arch]]\nkind = \"a\"\n[[arch]]\nkind = \"b\"\nservers = 0\n";
+    const DOC: &str =
+        "name = \"x\"\n[world]\nusers = 5\n\n[[arch]]\nkind = \"a\"\n[[arch]]\nkind = \"b\"\nservers = 0\n";
 
     #[test]
     fn locates_keys_in_tables_and_arrays_of_tables() {

@@ -117,7 +117,11 @@ pub fn load(name_or_path: &str) -> Result<Source, ScenarioError> {
         return Ok(Source { file: format!("builtin:{}", b.name), text: b.text.to_owned(), dir: None });
     }
     if presets::find(name_or_path).is_some() {
-        return Ok(Source { file: format!("preset:{name_or_path}"), text: builtin::for_preset(name_or_path), dir: None });
+        return Ok(Source {
+            file: format!("preset:{name_or_path}"),
+            text: builtin::for_preset(name_or_path),
+            dir: None,
+        });
     }
     if path.extension().is_some() || name_or_path.contains('/') {
         return Err(ScenarioError::Io {
@@ -192,7 +196,9 @@ fn set_in_table(table: &mut toml::Table, segs: &[Seg], value: toml::Value, at: K
                 Seg::Index(i) => return Err(format!("`{here}` has {} elements, so there is no [{i}]", items.len())),
                 Seg::Key(name) => items
                     .iter()
-                    .position(|v| ["name", "preset", "kind"].iter().any(|f| v.get(f).and_then(|x| x.as_str()) == Some(name)))
+                    .position(|v| {
+                        ["name", "preset", "kind"].iter().any(|f| v.get(f).and_then(|x| x.as_str()) == Some(name))
+                    })
                     .ok_or_else(|| format!("no element of `{here}` has the name, preset or kind `{name}`"))?,
             };
             let elem = here.index(index);
@@ -213,11 +219,16 @@ mod tests {
         Source { file: "t.toml".into(), text: text.into(), dir: None }
     }
 
-    const MINI: &str = "name = \"t\"\nduration = \"1h\"\n[world]\nusers = 10\n[[arch]]\nkind = \"centralized\"\nname = \"c\"\n";
+    const MINI: &str =
+        "name = \"t\"\nduration = \"1h\"\n[world]\nusers = 10\n[[arch]]\nkind = \"centralized\"\nname = \"c\"\n";
 
     #[test]
     fn sets_override_by_dotted_path_index_and_name() {
-        let s = parse(&src(MINI), &["world.users=20".into(), "arch.0.servers=3".into(), "arch.c.sealed_sender=false".into()]).unwrap();
+        let s = parse(
+            &src(MINI),
+            &["world.users=20".into(), "arch.0.servers=3".into(), "arch.c.sealed_sender=false".into()],
+        )
+        .unwrap();
         assert_eq!(s.world.users, 20);
         let crate::arch::ArchSpec::Centralized(p) = &s.archs[0].spec else { panic!("not centralized") };
         assert_eq!(p.servers, 3);

@@ -120,13 +120,19 @@ pub fn dist<U: UnitValue>(raw: &RawDist<U>, path: &KeyPath, problems: &mut Vec<P
     let need = |v: &Option<U>, key: &str, problems: &mut Vec<Problem>| -> Option<f64> {
         let got = v.as_ref().map(UnitValue::base);
         if got.is_none() {
-            problems.push(Problem::new(path.key(key), format!("a {:?} distribution needs `{key}`", raw.dist).to_lowercase()));
+            problems.push(Problem::new(
+                path.key(key),
+                format!("a {:?} distribution needs `{key}`", raw.dist).to_lowercase(),
+            ));
         }
         got
     };
     let need_f = |v: Option<f64>, key: &str, problems: &mut Vec<Problem>| -> Option<f64> {
         if v.is_none() {
-            problems.push(Problem::new(path.key(key), format!("a {:?} distribution needs `{key}`", raw.dist).to_lowercase()));
+            problems.push(Problem::new(
+                path.key(key),
+                format!("a {:?} distribution needs `{key}`", raw.dist).to_lowercase(),
+            ));
         }
         v
     };
@@ -143,7 +149,10 @@ pub fn dist<U: UnitValue>(raw: &RawDist<U>, path: &KeyPath, problems: &mut Vec<P
                 (Some(m), None) => Dist::lognormal_mean(m.base(), sigma),
                 (None, Some(m)) => Dist::lognormal_median(m.base(), sigma),
                 _ => {
-                    problems.push(Problem::new(path.clone(), "a lognormal distribution needs exactly one of `mean` and `median`"));
+                    problems.push(Problem::new(
+                        path.clone(),
+                        "a lognormal distribution needs exactly one of `mean` and `median`",
+                    ));
                     return None;
                 }
             }
@@ -187,8 +196,11 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
     let duration = positive_duration(raw.duration, root.key("duration"), p);
     if raw.warmup.0 >= duration && duration > SimDuration::ZERO {
         p.push(
-            Problem::new(root.key("warmup"), format!("the warm-up ({}) must be shorter than the duration ({})", raw.warmup, raw.duration))
-                .hint("messages sent during the warm-up are not counted, so nothing would be"),
+            Problem::new(
+                root.key("warmup"),
+                format!("the warm-up ({}) must be shorter than the duration ({})", raw.warmup, raw.duration),
+            )
+            .hint("messages sent during the warm-up are not counted, so nothing would be"),
         );
     }
     let deadline = positive_duration(raw.deadline, root.key("deadline"), p);
@@ -214,7 +226,10 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
             let full = dir.map_or_else(|| Path::new(file).to_path_buf(), |d| d.join(file));
             match std::fs::read_to_string(&full) {
                 Err(e) => {
-                    p.push(Problem::new(wp.key("regions").key("matrix"), format!("cannot read {}: {e}", full.display())));
+                    p.push(Problem::new(
+                        wp.key("regions").key("matrix"),
+                        format!("cannot read {}: {e}", full.display()),
+                    ));
                     Regions::default_matrix()
                 }
                 Ok(text) => Regions::from_csv(&text, SOUTH_AMERICA_DIAGONAL_MS).unwrap_or_else(|e| {
@@ -244,13 +259,18 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
                 }
             }
             if weights.iter().sum::<f64>() <= 0.0 {
-                p.push(Problem::new(wp.key("regions").key("weights"), "the weights sum to zero: nobody would live anywhere"));
+                p.push(Problem::new(
+                    wp.key("regions").key("weights"),
+                    "the weights sum to zero: nobody would live anywhere",
+                ));
             }
             weights
         }
-        None if w.regions.matrix.is_none() => {
-            regions.names().iter().map(|n| DEFAULT_REGION_WEIGHTS.iter().find(|(k, _)| k == n).map_or(0.0, |x| x.1)).collect()
-        }
+        None if w.regions.matrix.is_none() => regions
+            .names()
+            .iter()
+            .map(|n| DEFAULT_REGION_WEIGHTS.iter().find(|(k, _)| k == n).map_or(0.0, |x| x.1))
+            .collect(),
         None => vec![1.0; regions.len()],
     };
     let social = match w.social.model {
@@ -258,24 +278,39 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
             let sp = wp.key("social");
             let rewire = probability(w.social.rewire, sp.key("rewire"), p);
             if w.social.degree % 2 == 1 || w.social.degree == 0 {
-                p.push(Problem::new(sp.key("degree"), format!("expected an even number above 0, found {}", w.social.degree)).hint("a ring lattice links degree/2 neighbours on each side"));
+                p.push(
+                    Problem::new(
+                        sp.key("degree"),
+                        format!("expected an even number above 0, found {}", w.social.degree),
+                    )
+                    .hint("a ring lattice links degree/2 neighbours on each side"),
+                );
             }
             if w.social.degree >= users {
-                p.push(Problem::new(sp.key("degree"), format!("degree {} needs more than {users} users", w.social.degree)));
+                p.push(Problem::new(
+                    sp.key("degree"),
+                    format!("degree {} needs more than {users} users", w.social.degree),
+                ));
             }
             SocialModel::SmallWorld { degree: w.social.degree, rewire }
         }
         SocialKind::PreferentialAttachment => {
             let links = at_least(w.social.links, 1, wp.key("social").key("links"), p);
             if links >= users {
-                p.push(Problem::new(wp.key("social").key("links"), format!("{links} links need more than {users} users")));
+                p.push(Problem::new(
+                    wp.key("social").key("links"),
+                    format!("{links} links need more than {users} users"),
+                ));
             }
             SocialModel::PreferentialAttachment { links }
         }
         SocialKind::Complete => SocialModel::Complete,
     };
     if w.rooms.count > 0 && (w.rooms.size < 2 || w.rooms.size > users) {
-        p.push(Problem::new(wp.key("rooms").key("size"), format!("expected between 2 and {users} members, found {}", w.rooms.size)));
+        p.push(Problem::new(
+            wp.key("rooms").key("size"),
+            format!("expected between 2 and {users} members, found {}", w.rooms.size),
+        ));
     }
     let ap = wp.key("availability");
     let online = dist(&w.availability.online, &ap.key("online"), p);
@@ -300,14 +335,21 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
         let region = o.region.as_ref().and_then(|name| {
             let id = regions.id(name);
             if id.is_none() {
-                p.push(Problem::new(op.key("region"), format!("unknown region `{name}`")).hint(format!("use one of: {}", regions.names().join(", "))));
+                p.push(
+                    Problem::new(op.key("region"), format!("unknown region `{name}`"))
+                        .hint(format!("use one of: {}", regions.names().join(", "))),
+                );
             }
             id
         });
         if o.end.0 <= o.start.0 {
             p.push(Problem::new(op.key("end"), format!("the outage ends ({}) before it starts ({})", o.end, o.start)));
         }
-        internet_outages.push(InternetOutage { region, start: SimTime::ZERO + o.start.0, end: SimTime::ZERO + o.end.0 });
+        internet_outages.push(InternetOutage {
+            region,
+            start: SimTime::ZERO + o.start.0,
+            end: SimTime::ZERO + o.end.0,
+        });
     }
     let delays = LinkDelays::new(w.access_delay.0, w.jitter.0);
 
@@ -315,7 +357,10 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
     let env = Env { regions: &regions, users, duration, run_end: window.run_end };
     let mut archs: Vec<ArchEntry> = Vec::new();
     if raw.arch.is_empty() {
-        p.push(Problem::new(root.key("arch"), "no architecture to run").hint("add an [[arch]] table with `kind` or `preset`"));
+        p.push(
+            Problem::new(root.key("arch"), "no architecture to run")
+                .hint("add an [[arch]] table with `kind` or `preset`"),
+        );
     }
     for (i, entry) in raw.arch.iter_mut().enumerate() {
         let path = root.key("arch").index(i);
@@ -326,13 +371,25 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
                 Some(pr) => {
                     let (preset_kind, preset_params) = pr.arch_table();
                     if kind.as_ref().is_some_and(|k| *k != preset_kind) {
-                        p.push(Problem::new(path.key("kind"), format!("preset `{preset}` is a {preset_kind} architecture, not {}", kind.as_deref().unwrap_or_default())).hint("drop `kind` when naming a preset"));
+                        p.push(
+                            Problem::new(
+                                path.key("kind"),
+                                format!(
+                                    "preset `{preset}` is a {preset_kind} architecture, not {}",
+                                    kind.as_deref().unwrap_or_default()
+                                ),
+                            )
+                            .hint("drop `kind` when naming a preset"),
+                        );
                     }
                     kind = Some(preset_kind);
                     params = preset_params;
                 }
                 None => {
-                    p.push(Problem::new(path.key("preset"), format!("unknown preset `{preset}`")).hint(format!("use one of: {}", presets::names().join(", "))));
+                    p.push(
+                        Problem::new(path.key("preset"), format!("unknown preset `{preset}`"))
+                            .hint(format!("use one of: {}", presets::names().join(", "))),
+                    );
                     continue;
                 }
             }
@@ -341,12 +398,18 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
             params.insert(k, v);
         }
         let Some(kind) = kind else {
-            p.push(Problem::new(path.clone(), "an architecture needs `kind` or `preset`").hint("e.g. kind = \"centralized\" or preset = \"signal\""));
+            p.push(
+                Problem::new(path.clone(), "an architecture needs `kind` or `preset`")
+                    .hint("e.g. kind = \"centralized\" or preset = \"signal\""),
+            );
             continue;
         };
         let name = entry.name.clone().or_else(|| entry.preset.clone()).unwrap_or_else(|| kind.clone());
         if archs.iter().any(|a| a.name == name) {
-            p.push(Problem::new(path.key("name"), format!("two architectures are named `{name}`")).hint("give each [[arch]] a distinct `name`"));
+            p.push(
+                Problem::new(path.key("name"), format!("two architectures are named `{name}`"))
+                    .hint("give each [[arch]] a distinct `name`"),
+            );
         }
         if let Some((spec, table)) = resolve_kind(&kind, params, &path, &env, p) {
             entry.kind = Some(kind);
@@ -368,7 +431,11 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
         social,
         room_count: raw.world.rooms.count,
         room_size: raw.world.rooms.size,
-        availability: AvailabilityParams { online: online.expect("checked"), offline: offline.expect("checked"), always_online },
+        availability: AvailabilityParams {
+            online: online.expect("checked"),
+            offline: offline.expect("checked"),
+            always_online,
+        },
         workload: WorkloadParams { rate_per_hour, size: size.expect("checked"), room_share },
         internet_outages,
     };

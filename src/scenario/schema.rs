@@ -197,7 +197,12 @@ pub struct RawSocial {
 
 impl Default for RawSocial {
     fn default() -> Self {
-        RawSocial { model: default_social_model(), degree: default_degree(), rewire: default_rewire(), links: default_links() }
+        RawSocial {
+            model: default_social_model(),
+            degree: default_degree(),
+            rewire: default_rewire(),
+            links: default_links(),
+        }
     }
 }
 fn default_social_model() -> SocialKind {
@@ -320,7 +325,11 @@ impl Default for RawAvailability {
     }
 }
 fn default_online() -> RawDist<Duration> {
-    RawDist { mean: Some(Duration(SimDuration::from_secs(3600))), shape: Some(0.6), ..RawDist::family(DistFamily::Weibull) }
+    RawDist {
+        mean: Some(Duration(SimDuration::from_secs(3600))),
+        shape: Some(0.6),
+        ..RawDist::family(DistFamily::Weibull)
+    }
 }
 fn default_offline() -> RawDist<Duration> {
     RawDist::exp(SimDuration::from_secs(3600))

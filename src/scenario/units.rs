@@ -13,16 +13,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::time::SimDuration;
 
-const DURATION_UNITS: [(&str, f64); 8] = [
-    ("us", 1.0),
-    ("ms", 1e3),
-    ("s", 1e6),
-    ("min", 6e7),
-    ("m", 6e7),
-    ("h", 3.6e9),
-    ("d", 8.64e10),
-    ("w", 6.048e11),
-];
+const DURATION_UNITS: [(&str, f64); 8] =
+    [("us", 1.0), ("ms", 1e3), ("s", 1e6), ("min", 6e7), ("m", 6e7), ("h", 3.6e9), ("d", 8.64e10), ("w", 6.048e11)];
 
 const SIZE_UNITS: [(&str, f64); 7] =
     [("B", 1.0), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("KiB", 1024.0), ("MiB", 1048576.0), ("GiB", 1073741824.0)];
@@ -44,7 +36,8 @@ fn lookup(unit: &str, table: &[(&str, f64)]) -> Option<f64> {
 
 /// Parses a duration such as "50ms", "1.5h", "30d" or "0".
 pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
-    let bad = || format!("`{text}` is not a duration; write a number and a unit, e.g. \"50ms\", \"30s\", \"2h\", \"14d\"");
+    let bad =
+        || format!("`{text}` is not a duration; write a number and a unit, e.g. \"50ms\", \"30s\", \"2h\", \"14d\"");
     let (value, unit) = split_number(text).ok_or_else(bad)?;
     let factor = if unit.is_empty() && value == 0.0 { 1.0 } else { lookup(unit, &DURATION_UNITS).ok_or_else(bad)? };
     let us = value * factor;
@@ -59,9 +52,10 @@ pub fn format_duration(d: SimDuration) -> String {
     if d.0 == 0 {
         return "0s".into();
     }
-    for &(unit, factor) in [("w", 6.048e11), ("d", 8.64e10), ("h", 3.6e9), ("min", 6e7), ("s", 1e6), ("ms", 1e3)].iter() {
+    for &(unit, factor) in [("w", 6.048e11), ("d", 8.64e10), ("h", 3.6e9), ("min", 6e7), ("s", 1e6), ("ms", 1e3)].iter()
+    {
         let f = factor as u64;
-        if d.0 % f == 0 {
+        if d.0.is_multiple_of(f) {
             return format!("{}{unit}", d.0 / f);
         }
     }

@@ -18,7 +18,7 @@ use super::{SweepDoc, SweepError, io, layout, write_atomic};
 use crate::metrics::LossReason;
 use crate::metrics::summary::CdfPoint;
 use crate::output::charts::sweep::{SweepAxis, SweepChart, SweepLine, SweepPoint, write_sweep_charts};
-use crate::output::charts::{ChartSet, Cost, Frame, LatencyCurves, Outcome, write_set};
+use crate::output::charts::{ChartSet, Cost, ExposureMatrix, Frame, LatencyCurves, Outcome, write_set};
 
 /// What was written.
 #[derive(Clone, Debug, Default)]
@@ -288,7 +288,30 @@ pub fn chart_set_from_results(text: &str) -> Result<ChartSet, String> {
             wakeups_per_device_hour: opt_of(a, "wakeups_per_device_hour"),
         });
     }
-    Ok(ChartSet { frame, deadline_s, latency, outcomes, costs, exposure: None })
+    // The heatmap as the run folder draws it (`output::exposure_matrix`): per adversary (in the
+    // order of the first architecture that has any) and architecture, the share of messages
+    // whose sender-recipient pair it learned.
+    let with_exposure =
+        archs.iter().find_map(|a| a.get("exposure").and_then(|e| e.as_array()).filter(|e| !e.is_empty()));
+    let exposure = with_exposure.map(|first| {
+        let adversaries: Vec<String> =
+            first.iter().map(|e| e.get("adversary").and_then(|n| n.as_str()).unwrap_or_default().to_owned()).collect();
+        let values = (0..adversaries.len())
+            .map(|i| {
+                archs
+                    .iter()
+                    .map(|a| a.get("exposure")?.get(i)?.get("pair")?.get("learned")?.as_f64())
+                    .collect()
+            })
+            .collect();
+        ExposureMatrix {
+            metric: "share of messages whose sender-recipient pair the adversary learns".into(),
+            adversaries,
+            archs: names.clone(),
+            values,
+        }
+    });
+    Ok(ChartSet { frame, deadline_s, latency, outcomes, costs, exposure })
 }
 
 #[cfg(test)]

@@ -4,9 +4,11 @@
 //!
 //! Metrics are not listed by hand: each architecture's summary is serialised with serde and every
 //! numeric leaf becomes a metric named by its dotted path (`latency.p95_ms`,
-//! `lost_by_reason.retention_expired`, `model.figures.path_retries`, `model.servers.0.utilisation`),
+//! `lost_by_reason.retention_expired`, `model.figures.path_retries`, `model.servers.provider.utilisation`),
 //! so a field added to the summary (exposure figures, a new loss reason) appears in sweeps without
-//! a change here. A `null` leaf (undefined, such as a percentile of no deliveries) is a row with an
+//! a change here. A list of records with distinct labels is keyed by label, not position
+//! (`exposure.<adversary>.pair.share`, `model.servers.provider.utilisation`), so names do not change
+//! when the list is reordered. A `null` leaf (undefined, such as a percentile of no deliveries) is a row with an
 //! empty value, never 0. Rows are sorted by point, replicate, architecture (scenario order) and
 //! metric name, and every value is written in Rust's shortest round-trip form, so the table is
 //! byte-identical however the runs were scheduled or sharded.
@@ -117,9 +119,10 @@ pub fn flatten(summary: &serde_json::Value) -> Vec<(String, Option<f64>)> {
         };
         match v {
             serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| child(path, k, v)),
-            serde_json::Value::Array(items) => {
-                items.iter().enumerate().for_each(|(i, v)| child(path, &i.to_string(), v))
-            }
+            serde_json::Value::Array(items) => match labels(items) {
+                Some(names) => items.iter().zip(names).for_each(|(v, n)| child(path, &n, v)),
+                None => items.iter().enumerate().for_each(|(i, v)| child(path, &i.to_string(), v)),
+            },
             serde_json::Value::Number(n) => out.push((path.clone(), n.as_f64())),
             serde_json::Value::Null => out.push((path.clone(), None)),
             serde_json::Value::Bool(_) | serde_json::Value::String(_) => {}
@@ -129,6 +132,26 @@ pub fn flatten(summary: &serde_json::Value) -> Vec<(String, Option<f64>)> {
     walk(summary, &mut String::new(), &mut out);
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// Fields that name the elements of a list of records (an adversary, a server group), in order
+/// of preference.
+const LABEL_FIELDS: [&str; 4] = ["name", "adversary", "role", "label"];
+
+/// Names for a list's elements when each is a record with a distinct label (`exposure.<adversary>`,
+/// `model.servers.<role>`), so that metric names do not depend on list order; `.` in a label
+/// becomes `_`. `None` (use indices) otherwise.
+fn labels(items: &[serde_json::Value]) -> Option<Vec<String>> {
+    let field =
+        LABEL_FIELDS.iter().find(|f| items.first().is_some_and(|v| v.get(**f).is_some_and(|x| x.is_string())))?;
+    let names: Vec<String> = items
+        .iter()
+        .map(|v| v.get(*field).and_then(|x| x.as_str()).map(|s| s.replace('.', "_")))
+        .collect::<Option<_>>()?;
+    let mut sorted = names.clone();
+    sorted.sort();
+    sorted.dedup();
+    (sorted.len() == names.len() && names.iter().all(|n| !n.is_empty())).then_some(names)
 }
 
 /// A value cell: Rust's shortest round-trip form (no exponent), empty when undefined.
@@ -205,6 +228,8 @@ mod tests {
             "delivered": 3,
             "latency": { "p50_ms": 1.5, "p95_ms": null },
             "model": { "servers": [ { "role": "p", "served": 2 } ], "figures": { "b": 0.25 } },
+            "exposure": [ { "adversary": "isp.eu", "pair": { "share": 0.5 } }, { "adversary": "gpa", "pair": { "share": 1 } } ],
+            "twins": [ { "role": "x", "n": 1 }, { "role": "x", "n": 2 } ],
             "flag": true
         });
         let f = flatten(&v);
@@ -212,10 +237,14 @@ mod tests {
             f,
             vec![
                 ("delivered".into(), Some(3.0)),
+                ("exposure.gpa.pair.share".into(), Some(1.0)),
+                ("exposure.isp_eu.pair.share".into(), Some(0.5)),
                 ("latency.p50_ms".into(), Some(1.5)),
                 ("latency.p95_ms".into(), None),
                 ("model.figures.b".into(), Some(0.25)),
-                ("model.servers.0.served".into(), Some(2.0)),
+                ("model.servers.p.served".into(), Some(2.0)),
+                ("twins.0.n".into(), Some(1.0)),
+                ("twins.1.n".into(), Some(2.0)),
             ]
         );
     }

@@ -111,10 +111,6 @@ impl World {
 
     /// Whether `region` has internet at `t` (no outage covers it).
     pub fn internet_up(&self, region: RegionId, t: SimTime) -> bool {
-        !self
-            .params
-            .internet_outages
-            .iter()
-            .any(|o| o.region.is_none_or(|r| r == region) && o.start <= t && t < o.end)
+        !self.params.internet_outages.iter().any(|o| o.region.is_none_or(|r| r == region) && o.start <= t && t < o.end)
     }
 }

@@ -157,7 +157,14 @@ impl LinkDelays {
 
     /// One draw of a hop's delay between regions, with `device_ends` (0 to 2) user devices.
     #[inline]
-    pub fn hop(&self, regions: &Regions, from: RegionId, to: RegionId, device_ends: u64, rng: &mut SimRng) -> SimDuration {
+    pub fn hop(
+        &self,
+        regions: &Regions,
+        from: RegionId,
+        to: RegionId,
+        device_ends: u64,
+        rng: &mut SimRng,
+    ) -> SimDuration {
         let base = regions.one_way(from, to) + self.access_delay.saturating_mul(device_ends);
         match &self.jitter {
             Some(exp) => base + SimDuration::from_secs_f64(exp.sample(rng)),

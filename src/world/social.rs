@@ -95,7 +95,11 @@ impl Contacts {
 
     /// The contacts of `user` (empty for the complete graph, which stores none).
     pub fn of(&self, user: u32) -> &[u32] {
-        if self.complete { &[] } else { &self.targets[self.offsets[user as usize] as usize..self.offsets[user as usize + 1] as usize] }
+        if self.complete {
+            &[]
+        } else {
+            &self.targets[self.offsets[user as usize] as usize..self.offsets[user as usize + 1] as usize]
+        }
     }
 
     /// Whether `a` and `b` are contacts.
@@ -119,7 +123,11 @@ impl Contacts {
 
     /// Number of undirected contact edges.
     pub fn edge_count(&self) -> u64 {
-        if self.complete { self.users as u64 * (self.users as u64).saturating_sub(1) / 2 } else { self.targets.len() as u64 / 2 }
+        if self.complete {
+            self.users as u64 * (self.users as u64).saturating_sub(1) / 2
+        } else {
+            self.targets.len() as u64 / 2
+        }
     }
 }
 

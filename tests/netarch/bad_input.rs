@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
-const GOOD: &str = "name = \"t\"\nduration = \"1h\"\n\n[world]\nusers = 50\n\n[[arch]]\nkind = \"centralized\"\nservers = 2\n";
+const GOOD: &str =
+    "name = \"t\"\nduration = \"1h\"\n\n[world]\nusers = 50\n\n[[arch]]\nkind = \"centralized\"\nservers = 2\n";
 
 struct Outcome {
     code: Option<i32>,
@@ -75,8 +76,16 @@ fn missing_required_key() {
 #[test]
 fn impossible_values() {
     // A negative rate, a probability above 1, zero servers, a negative retention.
-    assert_rejected(&format!("{GOOD}\n[world.workload]\nrate = \"-1/h\"\n").replace("[world]\nusers = 50\n", ""), 10, "world.workload.rate");
-    assert_rejected(&GOOD.replace("users = 50", "users = 50\n[world.availability]\nalways_online = 1.5"), 7, "world.availability.always_online");
+    assert_rejected(
+        &format!("{GOOD}\n[world.workload]\nrate = \"-1/h\"\n").replace("[world]\nusers = 50\n", ""),
+        10,
+        "world.workload.rate",
+    );
+    assert_rejected(
+        &GOOD.replace("users = 50", "users = 50\n[world.availability]\nalways_online = 1.5"),
+        7,
+        "world.availability.always_online",
+    );
     assert_rejected(&GOOD.replace("servers = 2", "servers = 0"), 9, "arch[0].servers");
     assert_rejected(&GOOD.replace("servers = 2", "retention = \"-2d\""), 9, "arch[0].retention");
 }

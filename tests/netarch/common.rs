@@ -15,7 +15,9 @@ pub fn scenario_with(text: &str, sets: &[&str]) -> Scenario {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     match parse(&src, &sets) {
         Ok(s) => s,
-        Err(netarch::scenario::ScenarioError::Invalid(d)) => panic!("invalid scenario: {:?}", d.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
+        Err(netarch::scenario::ScenarioError::Invalid(d)) => {
+            panic!("invalid scenario: {:?}", d.iter().map(|x| x.to_string()).collect::<Vec<_>>())
+        }
         Err(e) => panic!("{e}"),
     }
 }

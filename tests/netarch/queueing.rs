@@ -1,6 +1,6 @@
 //! The provider's queue against queueing theory (issue 2).
 
-use crate::common::{mean_ci999, scenario_with, run_all};
+use crate::common::{mean_ci999, run_all, scenario_with};
 
 const QUEUEING: &str = include_str!("../../scenarios/queueing.toml");
 

@@ -12,7 +12,10 @@ use netarch::run::{entries, run};
 use netarch::scenario::{builtin, load, parse};
 
 fn chromium() -> Option<PathBuf> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].iter().map(PathBuf::from).find(|p| p.exists())
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
 }
 
 fn headless(browser: &Path, profile: &Path) -> Command {
@@ -43,7 +46,12 @@ fn palette_pixels(png_path: &Path) -> usize {
     let channels = info.color_type.samples();
     buf[..info.buffer_size()]
         .chunks(channels)
-        .filter(|p| channels >= 3 && (p[0] as i32).abs_diff(0) < 12 && (p[1] as i32 - 114).abs() < 12 && (p[2] as i32 - 178).abs() < 12)
+        .filter(|p| {
+            channels >= 3
+                && (p[0] as i32).abs_diff(0) < 12
+                && (p[1] as i32 - 114).abs() < 12
+                && (p[2] as i32 - 178).abs() < 12
+        })
         .count()
 }
 

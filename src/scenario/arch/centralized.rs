@@ -84,7 +84,8 @@ fn default_request() -> Size {
 
 impl ArchConfig for CentralizedConfig {
     const KIND: &'static str = "centralized";
-    const SUMMARY: &'static str = "one provider's servers: push to online recipients, store for offline ones (Signal-like)";
+    const SUMMARY: &'static str =
+        "one provider's servers: push to online recipients, store for offline ones (Signal-like)";
 
     fn resolve(&self, path: &KeyPath, env: &Env<'_>, problems: &mut Vec<Problem>) -> Option<ArchSpec> {
         let region = env.region(&self.region, path.key("region"), problems);
@@ -92,16 +93,25 @@ impl ArchConfig for CentralizedConfig {
         let service_time = dist(&self.service_time, &path.key("service_time"), problems);
         let deployments = at_least(self.deployments, 1, path.key("deployments"), problems);
         if deployments > env.users {
-            problems.push(Problem::new(path.key("deployments"), format!("{deployments} deployments for {} users", env.users)).hint("use at most one deployment per user"));
+            problems.push(
+                Problem::new(path.key("deployments"), format!("{deployments} deployments for {} users", env.users))
+                    .hint("use at most one deployment per user"),
+            );
         }
         if self.queue_limit == Some(0) {
-            problems.push(Problem::new(path.key("queue_limit"), "a queue limit of 0 drops every message that waits").hint("omit it for an unbounded queue"));
+            problems.push(
+                Problem::new(path.key("queue_limit"), "a queue limit of 0 drops every message that waits")
+                    .hint("omit it for an unbounded queue"),
+            );
         }
         let client_retry = positive_duration(self.client_retry, path.key("client_retry"), problems);
         let mut outages = Vec::new();
         for (i, o) in self.outages.iter().enumerate() {
             if o.end.0 <= o.start.0 {
-                problems.push(Problem::new(path.key("outages").index(i).key("end"), format!("the outage ends ({}) before it starts ({})", o.end, o.start)));
+                problems.push(Problem::new(
+                    path.key("outages").index(i).key("end"),
+                    format!("the outage ends ({}) before it starts ({})", o.end, o.start),
+                ));
             }
             outages.push((SimTime::ZERO + o.start.0, SimTime::ZERO + o.end.0));
         }

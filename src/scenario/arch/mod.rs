@@ -51,7 +51,9 @@ pub fn resolve_kind(
     problems: &mut Vec<Problem>,
 ) -> Option<(ArchSpec, toml::Table)> {
     match kind {
-        centralized::CentralizedConfig::KIND => resolve_with::<centralized::CentralizedConfig>(params, path, env, problems),
+        centralized::CentralizedConfig::KIND => {
+            resolve_with::<centralized::CentralizedConfig>(params, path, env, problems)
+        }
         federated::FederatedConfig::KIND => resolve_with::<federated::FederatedConfig>(params, path, env, problems),
         onion::OnionConfig::KIND => resolve_with::<onion::OnionConfig>(params, path, env, problems),
         p2p::P2pConfig::KIND => resolve_with::<p2p::P2pConfig>(params, path, env, problems),
@@ -107,7 +109,10 @@ impl JsonSchema for RawArch {
             }
             alternatives.push(schema);
         };
-        add(centralized::CentralizedConfig::KIND, <centralized::CentralizedConfig as JsonSchema>::json_schema(generator));
+        add(
+            centralized::CentralizedConfig::KIND,
+            <centralized::CentralizedConfig as JsonSchema>::json_schema(generator),
+        );
         add(federated::FederatedConfig::KIND, <federated::FederatedConfig as JsonSchema>::json_schema(generator));
         add(onion::OnionConfig::KIND, <onion::OnionConfig as JsonSchema>::json_schema(generator));
         add(p2p::P2pConfig::KIND, <p2p::P2pConfig as JsonSchema>::json_schema(generator));
