@@ -297,12 +297,7 @@ pub fn chart_set_from_results(text: &str) -> Result<ChartSet, String> {
         let adversaries: Vec<String> =
             first.iter().map(|e| e.get("adversary").and_then(|n| n.as_str()).unwrap_or_default().to_owned()).collect();
         let values = (0..adversaries.len())
-            .map(|i| {
-                archs
-                    .iter()
-                    .map(|a| a.get("exposure")?.get(i)?.get("pair")?.get("learned")?.as_f64())
-                    .collect()
-            })
+            .map(|i| archs.iter().map(|a| a.get("exposure")?.get(i)?.get("pair")?.get("learned")?.as_f64()).collect())
             .collect();
         ExposureMatrix {
             metric: "share of messages whose sender-recipient pair the adversary learns".into(),
