@@ -42,7 +42,7 @@ pub enum Command {
         /// The shard folders (each written by `netarch sweep --shard i/n`).
         #[arg(required = true, value_name = "FOLDER")]
         folders: Vec<PathBuf>,
-        /// Folder to write (default: ./netarch-out/<scenario name>-sweep).
+        /// Folder to write (default: ./netarch-out/NAME-sweep, NAME being the scenario's name).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Print nothing but errors.
@@ -133,7 +133,7 @@ pub struct SweepArgs {
     /// Chart this metric (a name in tidy.csv's `metric` column; repeatable; replaces `[sweep] metrics`).
     #[arg(long = "metric", value_name = "NAME")]
     pub metrics: Vec<String>,
-    /// Folder to write (default: ./netarch-out/<scenario name>-sweep, or -shard-<i>-of-<n>).
+    /// Folder to write (default: ./netarch-out/NAME-sweep, or NAME-sweep-shard-I-of-N for a shard).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Run only shard i of n (from 0): every n-th run, for a cluster's array job; merge the

@@ -1120,6 +1120,7 @@ impl DeliveryModel for Federated {
                 world.user_region[self.server_users[rng.random_range(members)] as usize]
             };
             let node = ctx.add_node(NodeKind::HomeServer, region);
+            ctx.set_node_weight(node, self.users_of(k).len() as f64);
             self.servers.push(Server { node, ..Server::default() });
         }
         self.block_salt = splitmix64(salt ^ TAG_PAIR_BLOCK);

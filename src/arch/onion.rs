@@ -1001,6 +1001,9 @@ impl DeliveryModel for Onion {
             self.p.swarm_size,
             infra_rng,
         );
+        for i in 0..count as u32 {
+            ctx.set_node_weight(self.relays.relay_node(i), self.relays.bandwidth(i));
+        }
         let path = UserPath {
             hops: [NONE; MAX_PATH],
             ready: SimTime::ZERO,

@@ -203,7 +203,7 @@ impl MsgRecord {
 pub const LOOSE: u32 = u32::MAX - 1;
 
 /// Slots of the ring of recent message records (a power of two).
-const RING: u64 = 1 << 12;
+const RING: u64 = 1 << 13;
 
 /// Message records by serial: recent serials in a ring indexed by serial (messages are numbered in
 /// creation order, and most hops concern recent ones), older ones still in flight — a copy stored

@@ -30,6 +30,12 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "battery", text: include_str!("../../scenarios/battery.toml") },
     Builtin { name: "internet-outage", text: include_str!("../../scenarios/internet-outage.toml") },
     Builtin { name: "mixnet", text: include_str!("../../scenarios/mixnet.toml") },
+    Builtin { name: "sealed-sender", text: include_str!("../../scenarios/sealed-sender.toml") },
+    Builtin { name: "room-metadata", text: include_str!("../../scenarios/room-metadata.toml") },
+    Builtin { name: "who-talks-to-whom", text: include_str!("../../scenarios/who-talks-to-whom.toml") },
+    Builtin { name: "ip-exposure", text: include_str!("../../scenarios/ip-exposure.toml") },
+    Builtin { name: "compromised-relays", text: include_str!("../../scenarios/compromised-relays.toml") },
+    Builtin { name: "honest-relays", text: include_str!("../../scenarios/honest-relays.toml") },
 ];
 
 /// The built-in scenario called `name`.

@@ -4,6 +4,7 @@ mod bad_input;
 mod builtins;
 mod common;
 mod determinism;
+mod exposure;
 mod federated;
 mod mixnet;
 mod onion;
