@@ -9,7 +9,8 @@ use netarch::world::World;
 fn architectures(c: &mut Criterion) {
     let sets: Vec<String> =
         ["world.users=20000", "duration=2h", "warmup=0s", "cooldown=30min"].iter().map(|s| s.to_string()).collect();
-    let s = parse(&load("default").expect("built-in"), &sets).expect("valid");
+    let mut s = parse(&load("default").expect("built-in"), &sets).expect("valid");
+    s.adversaries.clear(); // the architectures alone; benches/exposure.rs measures the analysis
     let world = World::generate(s.world.clone(), s.seed());
     let mut g = c.benchmark_group("whole run, 20k users");
     g.sample_size(10);

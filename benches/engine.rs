@@ -1,5 +1,5 @@
 //! Event-core benchmark: the hold model (pop the earliest event, push one at a random later
-//! time) with a million pending events, for netarch's radix-heap queue and, as the reference
+//! time) with a million pending events, for netarch's timing-wheel queue and, as the reference
 //! point, std's binary heap ordered by (time, sequence).
 
 use std::cmp::Reverse;
@@ -25,7 +25,7 @@ impl XorShift {
     }
 }
 
-fn filled_radix() -> EventQueue<ModelEvent> {
+fn filled_wheel() -> EventQueue<ModelEvent> {
     let mut q = EventQueue::new();
     let mut r = XorShift(0x9E37_79B9_7F4A_7C15);
     for i in 0..PENDING {
@@ -50,9 +50,9 @@ fn hold(c: &mut Criterion) {
     let mut g = c.benchmark_group("hold model, 1M pending");
     g.throughput(Throughput::Elements(HOLDS));
     g.sample_size(10);
-    g.bench_function("radix heap (netarch)", |b| {
+    g.bench_function("timing wheel (netarch)", |b| {
         b.iter_batched_ref(
-            filled_radix,
+            filled_wheel,
             |q| {
                 let mut r = XorShift(12345);
                 for _ in 0..HOLDS {

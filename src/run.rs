@@ -6,6 +6,9 @@
 //! independent, so they go on separate threads; results are collected in scenario order, so the
 //! output never depends on which finished first.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -90,32 +93,28 @@ pub fn run_on(
 ) -> Result<RunResults, SimError> {
     let window = s.window;
     let device_hours = world.users() as f64 * window.run_end.since(window.warmup_end).as_secs_f64() / 3600.0;
-    let outputs: Vec<Result<(ArchSummary, Cdfs), SimError>> = entries
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, mut e)| {
-            let cfg = RunConfig { seed: s.seed(), arch_index: i as u64, window, deadline: s.deadline };
-            // The exposure analysis is one observation sink holding every adversary; without
-            // adversaries there is no sink and hops cost nothing extra.
-            let mut exposure =
-                (!s.adversaries.is_empty()).then(|| ExposureAnalysis::new(world, s.seed(), &s.adversaries));
-            let sinks: Vec<&mut dyn ObservationSink> = match exposure.as_mut() {
-                Some(x) => vec![x],
-                None => Vec::new(),
-            };
-            let sim = Sim::new(world, e.model.as_mut(), cfg, sinks);
-            let out = sim.run(&mut |share| progress(i, share))?;
-            progress(i, 1.0);
-            let mut summary = ArchSummary::from_run(&e.name, &e.kind, &out, device_hours);
-            summary.exposure = exposure.map(ExposureAnalysis::finish).unwrap_or_default();
-            let cdfs = Cdfs {
-                all: cdf(&out.recorder.latency),
-                online_at_send: cdf(&out.recorder.latency_online),
-                offline_at_send: cdf(&out.recorder.latency_offline),
-            };
-            Ok((summary, cdfs))
-        })
-        .collect();
+    let run_one = |i: usize, e: &mut Entry| -> Result<(ArchSummary, Cdfs), SimError> {
+        let cfg = RunConfig { seed: s.seed(), arch_index: i as u64, window, deadline: s.deadline };
+        // The exposure analysis is one observation sink holding every adversary; without
+        // adversaries there is no sink and hops cost nothing extra.
+        let mut exposure = (!s.adversaries.is_empty()).then(|| ExposureAnalysis::new(world, s.seed(), &s.adversaries));
+        let sinks: Vec<&mut dyn ObservationSink> = match exposure.as_mut() {
+            Some(x) => vec![x],
+            None => Vec::new(),
+        };
+        let sim = Sim::new(world, e.model.as_mut(), cfg, sinks);
+        let out = sim.run(&mut |share| progress(i, share))?;
+        progress(i, 1.0);
+        let mut summary = ArchSummary::from_run(&e.name, &e.kind, &out, device_hours);
+        summary.exposure = exposure.map(ExposureAnalysis::finish).unwrap_or_default();
+        let cdfs = Cdfs {
+            all: cdf(&out.recorder.latency),
+            online_at_send: cdf(&out.recorder.latency_online),
+            offline_at_send: cdf(&out.recorder.latency_offline),
+        };
+        Ok((summary, cdfs))
+    };
+    let outputs = longest_first(entries, |e| e.model.work_per_message(), run_one);
     let mut archs = Vec::new();
     let mut cdfs = Vec::new();
     for o in outputs {
@@ -124,6 +123,30 @@ pub fn run_on(
         cdfs.push(c);
     }
     Ok(RunResults { world: summarise_world(world), archs, cdfs })
+}
+
+/// Runs `job` on every item, on all of rayon's threads, starting the items with the most `work`
+/// first and handing each thread the next item as it frees up (longest processing time first:
+/// with four runs on two cores the longest run never starts last). Results come back in the
+/// items' order, so they never depend on the schedule.
+fn longest_first<T: Send, R: Send>(
+    items: Vec<T>,
+    work: impl Fn(&T) -> f64,
+    job: impl Fn(usize, &mut T) -> R + Sync,
+) -> Vec<R> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| work(&items[b]).total_cmp(&work(&items[a])).then(a.cmp(&b)));
+    let slots: Vec<Mutex<(T, Option<R>)>> = items.into_iter().map(|t| Mutex::new((t, None))).collect();
+    let next = AtomicUsize::new(0);
+    let workers = rayon::current_num_threads().min(slots.len());
+    (0..workers).into_par_iter().for_each(|_| {
+        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let mut slot = slots[i].lock().expect("no job panicked while holding its slot");
+            let result = job(i, &mut slot.0);
+            slot.1 = Some(result);
+        }
+    });
+    slots.into_iter().map(|m| m.into_inner().expect("no job panicked").1.expect("every item ran")).collect()
 }
 
 fn summarise_world(w: &World) -> WorldSummary {
@@ -140,5 +163,29 @@ fn summarise_world(w: &World) -> WorldSummary {
         always_online_share: always as f64 / w.users().max(1) as f64,
         online_fraction: w.params.availability.online_fraction(),
         users_per_region: names.iter().cloned().zip(per_region).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_work_starts_first_and_results_keep_the_items_order() {
+        let started = Mutex::new(Vec::new());
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let work = [1.0, 4.0, 2.0, 4.0];
+        let results = pool.install(|| {
+            longest_first(
+                vec![0usize, 1, 2, 3],
+                |&i| work[i],
+                |i, item| {
+                    started.lock().unwrap().push(i);
+                    *item * 10
+                },
+            )
+        });
+        assert_eq!(results, [0, 10, 20, 30]);
+        assert_eq!(started.into_inner().unwrap(), [1, 3, 2, 0], "ties keep the items' order");
     }
 }

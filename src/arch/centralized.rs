@@ -61,7 +61,6 @@ pub struct CentralizedParams {
 
 const ARRIVE: u16 = 0;
 const DONE: u16 = 1;
-const DELIVER: u16 = 2;
 const RETRY: u16 = 3; // a = user
 const OUTAGE_START: u16 = 4;
 const OUTAGE_END: u16 = 5;
@@ -310,7 +309,7 @@ impl Centralized {
         ctx.wake(r);
         self.pushes += 1;
         let d = ctx.latency(server, r);
-        ctx.schedule_in(d, ModelEvent::for_msg(DELIVER, id, r));
+        ctx.deliver_in(d, id, r, 2);
     }
 
     fn store(&mut self, ctx: &mut Ctx<'_>, id: MsgId, r: UserId) {
@@ -345,7 +344,7 @@ impl Centralized {
                 ctx.hop(c.msg, server, r, bytes, Visible::BOTH, Some(r));
                 self.fetched += 1;
                 let d = request + ctx.latency(server, r);
-                ctx.schedule_in(d, ModelEvent::for_msg(DELIVER, c.msg, r));
+                ctx.deliver_in(d, c.msg, r, 2);
             }
             self.free_stored.push(slot);
             slot = c.next;
@@ -358,6 +357,12 @@ impl Centralized {
 impl DeliveryModel for Centralized {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Measured: about 4.5 engine events per message on the default world (send, upload,
+    /// service, push, and the world's toggles).
+    fn work_per_message(&self) -> f64 {
+        4.5
     }
 
     fn init(&mut self, ctx: &mut Ctx<'_>, infra_rng: &mut SimRng) {
@@ -400,7 +405,6 @@ impl DeliveryModel for Centralized {
         match ev.kind {
             ARRIVE => self.arrive(ctx, ev.msg()),
             DONE => self.done(ctx, ev.msg(), ev.c as usize),
-            DELIVER => ctx.deliver(ev.msg(), ev.c, 2),
             RETRY => self.retry(ctx, ev.a),
             OUTAGE_START => self.down = true,
             OUTAGE_END => {

@@ -25,6 +25,13 @@ pub trait DeliveryModel: Send {
     /// The label this architecture carries in every output.
     fn name(&self) -> &str;
 
+    /// Roughly how many engine events one message costs this model, relative to other models.
+    /// Runs of one scenario start in decreasing order of it, so the longest run never starts
+    /// last on a busy core; it never changes results.
+    fn work_per_message(&self) -> f64 {
+        5.0
+    }
+
     /// Builds the infrastructure (servers, relays) and schedules its own timeline (outages).
     /// `infra_rng` is this architecture's infrastructure stream; run-time draws use `ctx.rng()`.
     fn init(&mut self, ctx: &mut Ctx<'_>, infra_rng: &mut SimRng);

@@ -955,6 +955,11 @@ impl DeliveryModel for Onion {
         &self.name
     }
 
+    /// Measured: about 11 engine events per message on the default world (paths, swarms, polls that fetch).
+    fn work_per_message(&self) -> f64 {
+        11.0
+    }
+
     fn init(&mut self, ctx: &mut Ctx<'_>, infra_rng: &mut SimRng) {
         let world = ctx.world();
         let users = world.users() as usize;

@@ -953,6 +953,11 @@ impl DeliveryModel for P2p {
         &self.name
     }
 
+    /// Measured: about 8 engine events per message on the default world.
+    fn work_per_message(&self) -> f64 {
+        8.0
+    }
+
     fn init(&mut self, ctx: &mut Ctx<'_>, infra_rng: &mut SimRng) {
         let w = ctx.world();
         let n = w.users() as usize;

@@ -369,6 +369,21 @@ impl<'w> Ctx<'w> {
 
     /// Delivers the copy of `id` meant for `recipient`, after `hops` hops.
     pub fn deliver(&mut self, id: MsgId, recipient: UserId, hops: u32) {
+        self.deliver_at(self.now, id, recipient, hops);
+    }
+
+    /// Delivers the copy of `id` meant for `recipient` when it arrives `after` from now, once
+    /// nothing can happen to it on the way (its last hop is made and nothing the model does can
+    /// stop it). It costs no event: the copy is settled now with the latency it will have. A copy
+    /// that would arrive after the run ends stays in flight, as it would have.
+    pub fn deliver_in(&mut self, after: SimDuration, id: MsgId, recipient: UserId, hops: u32) {
+        let at = self.now + after;
+        if at <= self.window.run_end {
+            self.deliver_at(at, id, recipient, hops);
+        }
+    }
+
+    fn deliver_at(&mut self, at: SimTime, id: MsgId, recipient: UserId, hops: u32) {
         let m = self.msgs.settle_copy(id);
         self.retire_if_settled(&m);
         if !m.counted {
@@ -382,8 +397,8 @@ impl<'w> Ctx<'w> {
             }
         };
         let r = &self.users[recipient as usize];
-        let since_online = (!online_at_send && r.online).then(|| self.now.since(r.online_since.max(m.created)));
-        self.rec.delivered(self.now.since(m.created), online_at_send, hops, since_online);
+        let since_online = (!online_at_send && r.online).then(|| at.since(r.online_since.max(m.created)));
+        self.rec.delivered(at.since(m.created), online_at_send, hops, since_online);
     }
 
     /// Loses one copy of `id` for `reason`.
@@ -603,6 +618,7 @@ impl<'w, 'm> Sim<'w, 'm> {
             match ev.kind {
                 ModelEvent::TOGGLE => self.toggle(ev.a),
                 ModelEvent::SEND => {
+                    self.ctx.world.contacts.prefetch(ev.a);
                     let u = &self.ctx.users[ev.a as usize];
                     if ev.b == u.send_generation && u.online {
                         if let Some(id) = self.ctx.create_message(ev.a) {

@@ -59,3 +59,29 @@ fn utilisation_matches_offered_load() {
     // the busy share near 0.005 (the queue's busy periods are long at this load).
     assert!((util - 0.8).abs() < 0.03, "utilisation {util}");
 }
+
+/// Little's law at the end of the run: with sends going on until the last moment (no cool-down),
+/// the copies still on their way when the run stops are, on average, the send rate times the mean
+/// latency. Copies are settled when their last hop leaves (`Ctx::deliver_in`), so this checks that
+/// a copy due after the end is left in flight, not counted as delivered early, and that nothing
+/// else is left over. Tolerance: the 99.9% Student-t interval of the per-replicate difference
+/// between the count in flight and lambda times the replicate's mean latency; the interval must be
+/// narrower than half of lambda W, so a run that delivered everything early (nothing in flight)
+/// fails.
+#[test]
+fn copies_in_flight_at_the_end_follow_littles_law() {
+    let lambda = 100.0; // copies per second: 1000 users x 360/h
+    let (mut diffs, mut expected) = (Vec::new(), Vec::new());
+    for seed in 1..=20 {
+        let s = scenario_with(QUEUEING, &[&format!("seed={seed}"), "cooldown=0s"]);
+        let a = &run_all(&s).archs[0];
+        assert_eq!(a.lost, 0);
+        let w_s = a.latency.mean_ms.expect("copies were delivered") / 1000.0;
+        diffs.push(a.in_flight as f64 - lambda * w_s);
+        expected.push(lambda * w_s);
+    }
+    let lw = expected.iter().sum::<f64>() / expected.len() as f64;
+    let (mean, half) = mean_ci999(&diffs);
+    assert!(half < 0.5 * lw, "interval too wide to test anything: ±{half:.2} against λW = {lw:.2}");
+    assert!(mean.abs() <= half, "in flight minus λW: {mean:.2} ± {half:.2} (λW = {lw:.2})");
+}
