@@ -5,11 +5,14 @@
 //! The ONE simulator's MessageStatsReport (created, relayed, dropped, delivered, delivery
 //! probability, overhead ratio, latency mean/median, hop count, time stored) so its users find
 //! what they know.
+//!
+//! Summaries are written to `results.json` and read back from it by `netarch plot`, which redraws
+//! a run's charts and report without running it (see [`ArchSummary`] for what is read back).
 
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::arch::ModelReport;
 use crate::engine::{EngineStats, RunOutput};
@@ -18,7 +21,7 @@ use crate::observe::VisibilityTally;
 use crate::observe::exposure::AdversaryExposure;
 
 /// Latency figures of one group of delivered copies, in milliseconds.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 pub struct LatencyStats {
     /// Copies in the group.
     pub count: u64,
@@ -51,7 +54,7 @@ impl LatencyStats {
 }
 
 /// One point of an empirical latency CDF.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
 pub struct CdfPoint {
     /// Latency, ms.
     pub latency_ms: f64,
@@ -83,7 +86,11 @@ pub fn cdf(h: &Histogram<u64>) -> Vec<CdfPoint> {
 }
 
 /// Everything measured for one architecture in one run.
-#[derive(Clone, Debug, Serialize)]
+///
+/// Read back from `results.json` (`netarch plot`), every figure the report and the charts show
+/// comes back; the model's report, the visibility tally, the engine figures and the exposure
+/// results are left empty, as their types are written but never read.
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct ArchSummary {
     /// The architecture's label.
     pub name: String,
@@ -98,6 +105,7 @@ pub struct ArchSummary {
     /// Copies lost, any reason.
     pub lost: u64,
     /// Copies lost, by reason (every reason listed, zeros included).
+    #[serde(deserialize_with = "loss_reasons")]
     pub lost_by_reason: BTreeMap<LossReason, u64>,
     /// Copies neither delivered nor lost at the end.
     pub in_flight: u64,
@@ -138,15 +146,29 @@ pub struct ArchSummary {
     /// Device wake-ups per device-hour in the measurement window.
     pub wakeups_per_device_hour: Option<f64>,
     /// The model's own figures (server load and model-specific counts).
+    #[serde(skip_deserializing)]
     pub model: ModelReport,
     /// Which identities each kind of node saw on real-message hops.
+    #[serde(skip_deserializing)]
     pub visibility: VisibilityTally,
     /// Engine figures.
+    #[serde(skip_deserializing)]
     pub engine: EngineStats,
     /// What each adversary of the scenario learned on this architecture, in scenario order
     /// (empty when the scenario declares none).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", skip_deserializing)]
     pub exposure: Vec<AdversaryExposure>,
+}
+
+/// Reads `lost_by_reason` back: each key is a [`LossReason`] by its name in the file.
+fn loss_reasons<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<LossReason, u64>, D::Error> {
+    BTreeMap::<String, u64>::deserialize(d)?
+        .into_iter()
+        .map(|(name, n)| match LossReason::ALL.into_iter().find(|r| r.as_str() == name) {
+            Some(r) => Ok((r, n)),
+            None => Err(serde::de::Error::custom(format!("unknown loss reason `{name}`"))),
+        })
+        .collect()
 }
 
 fn ratio(a: f64, b: f64) -> Option<f64> {

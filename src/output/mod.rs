@@ -34,6 +34,14 @@ pub enum OutputError {
         /// Why.
         message: String,
     },
+    /// A results file does not read back as one this version wrote.
+    #[error("cannot read back {path}: {message}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
 }
 
 /// Wraps an I/O result with the path it concerns.
@@ -100,10 +108,16 @@ impl Drop for Staging {
     }
 }
 
-/// The files of a run folder, by name, as bytes (deterministic for a given scenario and seed).
+/// The data files of a run folder, by name, as bytes (deterministic for a given scenario and
+/// seed); `results.json` without the command line, which [`write_run_folder`] adds.
 pub fn run_files(scenario: &Scenario, results: &RunResults) -> Vec<(String, Vec<u8>)> {
+    data_files(results, json::results_json(scenario, results))
+}
+
+/// The data files of a run folder around its `results.json` text.
+fn data_files(results: &RunResults, results_json: String) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("results.json".into(), json::results_json(scenario, results).into_bytes()),
+        ("results.json".into(), results_json.into_bytes()),
         ("summary.csv".into(), csv::summary_csv(results).into_bytes()),
         ("latency.csv".into(), csv::latency_csv(results).into_bytes()),
     ];
@@ -116,21 +130,32 @@ pub fn run_files(scenario: &Scenario, results: &RunResults) -> Vec<(String, Vec<
 /// The heatmap's data: per adversary and architecture, the share of messages whose
 /// sender-recipient pair the adversary learned (`None` where it has nothing to watch).
 pub fn exposure_matrix(results: &RunResults) -> Option<charts::ExposureMatrix> {
-    let first = results.archs.iter().find(|a| !a.exposure.is_empty())?;
-    let adversaries: Vec<String> = first.exposure.iter().map(|e| e.adversary.clone()).collect();
-    let values = (0..adversaries.len())
-        .map(|i| results.archs.iter().map(|a| a.exposure.get(i).and_then(|e| e.pair.learned)).collect())
+    let pairs: Vec<Vec<(String, Option<f64>)>> = results
+        .archs
+        .iter()
+        .map(|a| a.exposure.iter().map(|e| (e.adversary.clone(), e.pair.learned)).collect())
         .collect();
+    pair_learned_matrix(&results.archs.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), &pairs)
+}
+
+/// The heatmap's data from each architecture's list of (adversary, share of messages whose pair
+/// it learned): one row per adversary, in the order of the first architecture that has any, and
+/// one column per architecture. `None` when no architecture has an adversary.
+pub fn pair_learned_matrix(archs: &[String], pairs: &[Vec<(String, Option<f64>)>]) -> Option<charts::ExposureMatrix> {
+    let first = pairs.iter().find(|p| !p.is_empty())?;
+    let adversaries: Vec<String> = first.iter().map(|(name, _)| name.clone()).collect();
+    let values = (0..adversaries.len()).map(|i| pairs.iter().map(|p| p.get(i).and_then(|x| x.1)).collect()).collect();
     Some(charts::ExposureMatrix {
         metric: "share of messages whose sender-recipient pair the adversary learns".into(),
         adversaries,
-        archs: results.archs.iter().map(|a| a.name.clone()).collect(),
+        archs: archs.to_vec(),
         values,
     })
 }
 
 /// Writes a whole run folder into `dest` — data files, charts and `report.html` — and returns
-/// the folder's path. `command` is the command line that reproduces the run, for the report.
+/// the folder's path. `command` is the command line that reproduces the run, for
+/// `results.json` and the report.
 pub fn write_run_folder(
     dest: &Path,
     scenario: &Scenario,
@@ -138,14 +163,49 @@ pub fn write_run_folder(
     command: &str,
 ) -> Result<PathBuf, OutputError> {
     let staging = Staging::new(dest)?;
-    for (name, bytes) in run_files(scenario, results) {
+    let text = json::results_json_with_command(scenario, results, command);
+    // Charts and report are drawn from the file's text, as `netarch plot` redraws them.
+    let file = json::RunFile::parse(&text)
+        .map_err(|message| OutputError::Unreadable { path: staging.dir().join("results.json"), message })?;
+    for (name, bytes) in data_files(results, text) {
         staging.write(&name, &bytes)?;
     }
-    let mut set = charts::ChartSet::from_run(scenario, results);
-    set.exposure = exposure_matrix(results);
-    let written = charts::write_set(staging.dir(), &set)
+    draw_run(staging.dir(), &file)?;
+    staging.commit()
+}
+
+/// Draws a run's charts (SVG and PNG) and writes its `report.html` into `dir` from its results
+/// file, each file whole or not at all; returns the paths written. A run folder and
+/// `netarch plot` both draw with this, so a redraw is byte-identical to the original.
+pub fn draw_run(dir: &Path, file: &json::RunFile) -> Result<Vec<PathBuf>, OutputError> {
+    let written = charts::write_set(dir, &file.chart_set())
         .map_err(|e| OutputError::Chart { what: "the run's charts".into(), message: e.to_string() })?;
     let pairs: Vec<(String, String)> = written.iter().map(|w| (w.chart.title.clone(), w.chart.svg.clone())).collect();
-    staging.write("report.html", report::render_report(scenario, results, &pairs, command).as_bytes())?;
-    staging.commit()
+    let mut paths: Vec<PathBuf> = written.into_iter().flat_map(|w| [w.svg_path, w.png_path]).collect();
+    let report = dir.join("report.html");
+    let tmp = dir.join(format!(".tmp-{}-report.html", std::process::id()));
+    let result = std::fs::write(&tmp, report::render(file, &pairs)).and_then(|()| std::fs::rename(&tmp, &report));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    io(&report, result)?;
+    paths.push(report);
+    Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pair_matrix_has_a_row_per_adversary_and_a_column_per_architecture() {
+        let archs = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
+        let row = |v: [Option<f64>; 2]| vec![("x".to_owned(), v[0]), ("y".to_owned(), v[1])];
+        let pairs = vec![Vec::new(), row([Some(0.5), None]), row([Some(1.0), Some(0.25)])];
+        let m = pair_learned_matrix(&archs, &pairs).unwrap();
+        assert_eq!(m.adversaries, ["x", "y"], "named by the first architecture that has any");
+        assert_eq!(m.archs, archs);
+        assert_eq!(m.values, vec![vec![None, Some(0.5), Some(1.0)], vec![None, None, Some(0.25)]]);
+        assert!(pair_learned_matrix(&archs, &[Vec::new(), Vec::new(), Vec::new()]).is_none(), "no adversary");
+    }
 }

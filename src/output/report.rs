@@ -8,15 +8,20 @@
 //! HTML-escaped, so a scenario cannot inject markup. Undefined figures (`None`) show as "n/a",
 //! never as 0. This module draws nothing itself: charts arrive as SVG text from
 //! [`crate::output::charts`].
+//!
+//! The page is rendered from the run's `results.json` read back ([`RunFile`]), never from the
+//! run in memory, so `netarch plot` rebuilds a byte-identical page from a run folder.
 
 use std::fmt::Write;
 
 use crate::metrics::recorder::LossReason;
 use crate::metrics::summary::{ArchSummary, LatencyStats};
 use crate::output::charts::{arch_colour_hex, bytes, duration_ms, percent, sig3};
+use crate::output::json::{RunFile, results_json_with_command};
 use crate::run::RunResults;
 use crate::scenario::Scenario;
 use crate::scenario::claims::claim;
+use crate::scenario::schema::RawScenario;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -119,9 +124,17 @@ figure svg { width: 100%; height: auto; border: 1px solid #eee; }
 .note { color: #555; font-size: .9rem; }
 ";
 
-/// The report page.
+/// The report page of a run in memory, as its run folder holds it: `command` is the command line
+/// that reproduces it. Renders from the run's results document, as [`render`] does.
 pub fn render_report(scenario: &Scenario, results: &RunResults, charts: &[(String, String)], command: &str) -> String {
-    let raw = &scenario.raw;
+    let file = RunFile::parse(&results_json_with_command(scenario, results, command))
+        .expect("a results document this version wrote reads back");
+    render(&file, charts)
+}
+
+/// The report page of a run's results file, with its charts as (caption, SVG text) in order.
+pub fn render(file: &RunFile, charts: &[(String, String)]) -> String {
+    let raw = &file.scenario;
     let heading = if raw.title.trim().is_empty() { raw.name.as_str() } else { raw.title.as_str() };
     let mut h = String::new();
     let _ = write!(
@@ -136,13 +149,13 @@ pub fn render_report(scenario: &Scenario, results: &RunResults, charts: &[(Strin
         h,
         "<p class=\"meta\">scenario <code>{}</code> · seed {} · {} users · netarch {}</p>\n</header>",
         escape(&raw.name),
-        scenario.seed(),
-        results.world.users,
-        env!("CARGO_PKG_VERSION")
+        file.seed,
+        world_figure(file, "users").map_or("n/a".into(), |u| u.to_string()),
+        escape(&file.netarch_version)
     );
 
-    explanation(&mut h, scenario);
-    summary(&mut h, scenario, results);
+    explanation(&mut h, raw);
+    summary(&mut h, file);
 
     if !charts.is_empty() {
         h.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
@@ -152,14 +165,13 @@ pub fn render_report(scenario: &Scenario, results: &RunResults, charts: &[(Strin
         h.push_str("<p class=\"note\">Each chart is also in the run folder as SVG and PNG.</p>\n</section>\n");
     }
 
-    world(&mut h, results);
-    reproduce(&mut h, scenario, command);
+    world(&mut h, file);
+    reproduce(&mut h, file);
     h.push_str("</main>\n</body>\n</html>\n");
     h
 }
 
-fn explanation(h: &mut String, scenario: &Scenario) {
-    let raw = &scenario.raw;
+fn explanation(h: &mut String, raw: &RawScenario) {
     let e = &raw.explain;
     let sections = [
         ("What this scenario models", &e.what, false),
@@ -202,13 +214,13 @@ fn ms(v: Option<f64>) -> Option<String> {
     v.map(duration_ms)
 }
 
-fn summary(h: &mut String, scenario: &Scenario, results: &RunResults) {
-    let deadline = duration_ms(scenario.deadline.as_secs_f64() * 1e3);
+fn summary(h: &mut String, file: &RunFile) {
+    let deadline = duration_ms(file.deadline_s() * 1e3);
     // Loss reasons that occurred in any architecture get a column each; a table of seven
     // all-zero columns would hide the one that matters.
     let reasons: Vec<LossReason> = LossReason::ALL
         .into_iter()
-        .filter(|r| results.archs.iter().any(|a| a.lost_by_reason.get(r).copied().unwrap_or(0) > 0))
+        .filter(|r| file.archs.iter().any(|a| a.lost_by_reason.get(r).copied().unwrap_or(0) > 0))
         .collect();
 
     h.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"scroll\"><table>\n<thead><tr>");
@@ -225,7 +237,7 @@ fn summary(h: &mut String, scenario: &Scenario, results: &RunResults) {
         "<th>in flight</th><th>transmissions / delivered</th><th>bytes / delivered</th>\
          <th>overhead transmissions</th><th>wake-ups / device-hour</th></tr></thead>\n<tbody>\n",
     );
-    for (i, a) in results.archs.iter().enumerate() {
+    for (i, a) in file.archs.iter().enumerate() {
         h.push_str("<tr>");
         h.push_str(&arch_cell(i, a));
         h.push_str(&cell(Some(a.copies_created.to_string())));
@@ -266,7 +278,7 @@ fn summary(h: &mut String, scenario: &Scenario, results: &RunResults) {
         h.push_str(&cell(ms(l.p95_ms)));
         h.push_str(&cell(ms(l.p99_ms)));
     };
-    for (i, a) in results.archs.iter().enumerate() {
+    for (i, a) in file.archs.iter().enumerate() {
         h.push_str("<tr>");
         h.push_str(&arch_cell(i, a));
         split(h, &a.latency_online_at_send);
@@ -278,36 +290,53 @@ fn summary(h: &mut String, scenario: &Scenario, results: &RunResults) {
     h.push_str("</tbody></table></div>\n</section>\n");
 }
 
-fn world(h: &mut String, results: &RunResults) {
-    let w = &results.world;
+/// A number of the world's figures, `None` when the file lacks it.
+fn world_figure(file: &RunFile, key: &str) -> Option<f64> {
+    file.world.get(key).and_then(|v| v.as_f64())
+}
+
+fn world(h: &mut String, file: &RunFile) {
     h.push_str("<section id=\"world\">\n<h2>The world every architecture ran on</h2>\n<table>\n<tbody>\n");
+    let count = |key| world_figure(file, key).map(|n| n.to_string());
+    let share = |key| world_figure(file, key).map(percent);
     let rows = [
-        ("users", w.users.to_string()),
-        ("contact edges", w.contact_edges.to_string()),
-        ("rooms", w.rooms.to_string()),
-        ("users always online", percent(w.always_online_share)),
-        ("long-run share of time others are online", percent(w.online_fraction)),
+        ("users", count("users")),
+        ("contact edges", count("contact_edges")),
+        ("rooms", count("rooms")),
+        ("users always online", share("always_online_share")),
+        ("long-run share of time others are online", share("online_fraction")),
     ];
     for (k, v) in rows {
-        let _ = writeln!(h, "<tr><td>{}</td><td>{}</td></tr>", k, escape(&v));
+        let _ = writeln!(h, "<tr><td>{k}</td>{}</tr>", cell(v));
     }
-    let regions = w.users_per_region.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(", ");
-    let _ = writeln!(h, "<tr><td>users per region</td><td>{}</td></tr>", escape(&regions));
+    // `users_per_region` is a list of [region, users] pairs.
+    let regions = file.world.get("users_per_region").and_then(|r| r.as_array()).map(|r| {
+        r.iter()
+            .filter_map(|p| Some(format!("{} {}", p.get(0)?.as_str()?, p.get(1)?.as_u64()?)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let _ = writeln!(h, "<tr><td>users per region</td>{}</tr>", cell(regions));
     h.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-fn reproduce(h: &mut String, scenario: &Scenario, command: &str) {
+fn reproduce(h: &mut String, file: &RunFile) {
+    // A results file without a command line (not written by `netarch run`): the scenario by name.
+    let command = match &file.command {
+        Some(c) => c.clone(),
+        None => format!("netarch run {} --seed {}", file.scenario_name, file.seed),
+    };
     let _ = writeln!(
         h,
         "<section id=\"reproduce\">\n<h2>Reproduce</h2>\n<pre><code>{}</code></pre>\n\
          <p>Seed {}. The same command with netarch {} gives byte-identical results.</p>",
-        escape(command),
-        scenario.seed(),
-        env!("CARGO_PKG_VERSION")
+        escape(&command),
+        file.seed,
+        escape(&file.netarch_version)
     );
     // The fully resolved scenario (defaults filled in, overrides applied), so the run can be
     // repeated from this page alone.
-    if let Ok(text) = toml::to_string(&scenario.raw) {
+    if let Ok(text) = toml::to_string(&file.scenario) {
         let _ = writeln!(
             h,
             "<details>\n<summary>The resolved scenario (defaults filled in, overrides applied)</summary>\n\

@@ -1,8 +1,9 @@
 //! The outputs derived from a sweep's runs — `tidy.csv`, `aggregate.csv`, the charts and the
-//! report — and `netarch plot`, which redraws charts (and a sweep's report) from a folder's saved
-//! results without running anything.
+//! report — and `netarch plot`, which redraws a folder's charts and report from its saved results
+//! without running anything.
 //!
-//! A sweep folder is redrawn from `sweep.json` and `tidy.csv`; a run folder from `results.json`.
+//! A sweep folder is redrawn from `sweep.json` and `tidy.csv`; a run folder from `results.json`
+//! (by [`crate::output::draw_run`], which drew the run folder in the first place).
 //! Chart data is built here from the tables; drawing is [`crate::output::charts`]'s. Each chart
 //! puts the first varied key on the x axis: at its values' numbers when they are numbers (durations
 //! in a readable unit, on a log scale when they span a factor of ten or more), else in the order
@@ -15,10 +16,10 @@ use super::aggregate::{Aggregate, Stats, aggregate, aggregate_csv};
 use super::plan::{Plan, Unit};
 use super::tidy::{RunFigures, read_tidy, tidy_csv};
 use super::{SweepDoc, SweepError, io, layout, write_atomic};
-use crate::metrics::LossReason;
-use crate::metrics::summary::CdfPoint;
+use crate::output::charts::Frame;
 use crate::output::charts::sweep::{SweepAxis, SweepChart, SweepLine, SweepPoint, write_sweep_charts};
-use crate::output::charts::{ChartSet, Cost, ExposureMatrix, Frame, LatencyCurves, Outcome, write_set};
+use crate::output::draw_run;
+use crate::output::json::RunFile;
 
 /// What was written.
 #[derive(Clone, Debug, Default)]
@@ -176,7 +177,7 @@ fn axis(key: &str, values: &[(String, Option<(f64, Unit)>)]) -> SweepAxis {
     SweepAxis { label: format!("{key}{}", if log { " (log scale)" } else { "" }), ticks, positions, log }
 }
 
-/// Redraws a folder's charts (and a sweep's report) from its saved results: a sweep folder
+/// Redraws a folder's charts and report from its saved results: a sweep folder
 /// (`sweep.json`, `tidy.csv`) or a run folder (`results.json`). `metrics` replaces a sweep's
 /// charted metrics when not empty. Returns what was written.
 pub fn plot(folder: &Path, metrics: &[String]) -> Result<Written, SweepError> {
@@ -207,106 +208,13 @@ pub fn plot(folder: &Path, metrics: &[String]) -> Result<Written, SweepError> {
     }
 }
 
-/// Redraws a run folder's charts from its `results.json`.
+/// Redraws a run folder's charts and `report.html` from its `results.json`, byte-identical to
+/// what the run wrote (the run drew them from the same text).
 pub fn plot_run(folder: &Path) -> Result<Vec<PathBuf>, SweepError> {
     let path = folder.join("results.json");
     let text = io(&path, std::fs::read_to_string(&path))?;
-    let set = chart_set_from_results(&text).map_err(|message| SweepError::Corrupt { path: path.clone(), message })?;
-    let written = write_set(folder, &set)?;
-    Ok(written.into_iter().flat_map(|w| [w.svg_path, w.png_path]).collect())
-}
-
-/// The chart data of a run, read back from the text of its `results.json`.
-pub fn chart_set_from_results(text: &str) -> Result<ChartSet, String> {
-    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not a results file ({e})"))?;
-    let archs = doc.get("architectures").and_then(|a| a.as_array()).ok_or("no `architectures` list")?;
-    let str_of = |v: &serde_json::Value, k: &str| {
-        v.get(k).and_then(|x| x.as_str()).map(str::to_owned).ok_or(format!("no `{k}`"))
-    };
-    let u64_of = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_u64()).ok_or(format!("no `{k}`"));
-    let opt_of = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_f64());
-    let names: Vec<String> = archs.iter().map(|a| str_of(a, "name")).collect::<Result<_, _>>()?;
-    let frame = Frame { scenario: str_of(&doc, "scenario_name")?, seed: u64_of(&doc, "seed")?, archs: names.clone() };
-    let deadline_s = archs.first().and_then(|a| opt_of(a, "deadline_s")).unwrap_or(0.0);
-    let cdf = |v: Option<&serde_json::Value>| -> Vec<CdfPoint> {
-        v.and_then(|x| x.as_array())
-            .map(|pts| {
-                pts.iter()
-                    .filter_map(|p| {
-                        Some(CdfPoint {
-                            latency_ms: p.get("latency_ms")?.as_f64()?,
-                            cumulative: p.get("cumulative")?.as_f64()?,
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let latency = doc
-        .get("latency_cdf")
-        .and_then(|l| l.as_array())
-        .map(|l| {
-            l.iter()
-                .map(|c| LatencyCurves {
-                    arch: c.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_owned(),
-                    online_at_send: cdf(c.get("online_at_send")),
-                    offline_at_send: cdf(c.get("offline_at_send")),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut outcomes = Vec::new();
-    let mut costs = Vec::new();
-    for a in archs {
-        let arch = str_of(a, "name")?;
-        let mut lost: Vec<(LossReason, u64)> = Vec::new();
-        if let Some(m) = a.get("lost_by_reason").and_then(|m| m.as_object()) {
-            for (k, v) in m {
-                let reason = LossReason::ALL
-                    .into_iter()
-                    .find(|r| r.as_str() == k)
-                    .ok_or(format!("unknown loss reason `{k}`"))?;
-                lost.push((reason, v.as_u64().unwrap_or(0)));
-            }
-        }
-        lost.sort();
-        outcomes.push(Outcome {
-            arch: arch.clone(),
-            copies_created: u64_of(a, "copies_created")?,
-            delivered: u64_of(a, "delivered")?,
-            delivered_in_deadline_ratio: opt_of(a, "delivered_in_deadline_ratio"),
-            lost_by_reason: lost,
-            in_flight: u64_of(a, "in_flight")?,
-        });
-        costs.push(Cost {
-            arch,
-            delivered: u64_of(a, "delivered")?,
-            transmissions_per_delivered: opt_of(a, "transmissions_per_delivered"),
-            bytes_per_delivered: opt_of(a, "bytes_per_delivered"),
-            overhead_transmissions: u64_of(a, "overhead_transmissions")?,
-            overhead_bytes: u64_of(a, "overhead_bytes")?,
-            wakeups_per_device_hour: opt_of(a, "wakeups_per_device_hour"),
-        });
-    }
-    // The heatmap as the run folder draws it (`output::exposure_matrix`): per adversary (in the
-    // order of the first architecture that has any) and architecture, the share of messages
-    // whose sender-recipient pair it learned.
-    let with_exposure =
-        archs.iter().find_map(|a| a.get("exposure").and_then(|e| e.as_array()).filter(|e| !e.is_empty()));
-    let exposure = with_exposure.map(|first| {
-        let adversaries: Vec<String> =
-            first.iter().map(|e| e.get("adversary").and_then(|n| n.as_str()).unwrap_or_default().to_owned()).collect();
-        let values = (0..adversaries.len())
-            .map(|i| archs.iter().map(|a| a.get("exposure")?.get(i)?.get("pair")?.get("learned")?.as_f64()).collect())
-            .collect();
-        ExposureMatrix {
-            metric: "share of messages whose sender-recipient pair the adversary learns".into(),
-            adversaries,
-            archs: names.clone(),
-            values,
-        }
-    });
-    Ok(ChartSet { frame, deadline_s, latency, outcomes, costs, exposure })
+    let file = RunFile::parse(&text).map_err(|message| SweepError::Corrupt { path: path.clone(), message })?;
+    Ok(draw_run(folder, &file)?)
 }
 
 #[cfg(test)]

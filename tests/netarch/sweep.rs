@@ -397,20 +397,31 @@ fn plot_redraws_sweep_and_run_charts_without_running() {
     assert!(cwd.join("s/charts/sweep-model_figures_held_at_end.svg").is_file());
     assert!(text(&o.stderr).contains("latency.p96_ms"), "{}", text(&o.stderr));
 
-    // A run folder: its charts come back from results.json, byte for byte.
-    ok(&netarch(&["run", "tiny.toml", "--out", "r", "-q"], cwd));
-    let svgs: Vec<PathBuf> = std::fs::read_dir(cwd.join("r"))
+    // A run folder, with an adversary so that it has an exposure heatmap: its charts and report
+    // come back from results.json, byte for byte.
+    std::fs::write(cwd.join("watched.toml"), format!("{TINY}[[adversary]]\nkind = \"global\"\n")).unwrap();
+    let stdout = ok(&netarch(&["run", "watched.toml", "--out", "r"], cwd));
+    assert!(stdout.contains("summary.csv, latency.csv, exposure.csv"), "the run names exposure.csv: {stdout}");
+    let drawn: Vec<PathBuf> = std::fs::read_dir(cwd.join("r"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "svg" || x == "png"))
+        .filter(|p| p.extension().is_some_and(|x| x == "svg" || x == "png" || x == "html"))
         .collect();
-    assert!(!svgs.is_empty());
-    let before: Vec<Vec<u8>> = svgs.iter().map(|p| std::fs::read(p).unwrap()).collect();
-    svgs.iter().for_each(|p| std::fs::remove_file(p).unwrap());
-    ok(&netarch(&["plot", "r", "-q"], cwd));
-    for (p, b) in svgs.iter().zip(&before) {
+    for f in ["exposure.svg", "exposure.png", "latency-cdf.svg", "report.html"] {
+        assert!(drawn.contains(&cwd.join("r").join(f)), "the run drew {f}");
+    }
+    let before: Vec<Vec<u8>> = drawn.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    drawn.iter().for_each(|p| std::fs::remove_file(p).unwrap());
+    let stdout = ok(&netarch(&["plot", "r"], cwd));
+    assert!(stdout.contains("report.html"), "{stdout}");
+    for (p, b) in drawn.iter().zip(&before) {
         assert!(&std::fs::read(p).unwrap() == b, "{} is redrawn identically", p.display());
     }
+    let report = read(cwd.join("r/report.html"));
+    assert!(report.contains("netarch run watched.toml --seed 1"), "the report keeps the command that reproduces it");
+    // A run without adversaries writes no exposure.csv and does not name one.
+    let stdout = ok(&netarch(&["run", "tiny.toml", "--out", "plain"], cwd));
+    assert!(!stdout.contains("exposure.csv") && !cwd.join("plain/exposure.csv").exists(), "{stdout}");
     assert_eq!(netarch(&["plot", "."], cwd).status.code(), Some(2), "a folder that is neither is refused");
 }
 
@@ -451,5 +462,5 @@ fn every_builtin_sweep_table_plans_and_checks_out() {
         assert!(plan.vary[0].values.len() >= 4, "{}: a trend needs several points", b.name);
         assert!(plan.replicates >= 3, "{}: confidence intervals need replicates", b.name);
     }
-    assert!(found >= 2, "the F4 and A4 scenarios have [sweep] tables");
+    assert!(found >= 4, "the F4, A4, P2 and A5 scenarios have [sweep] tables (and X1 when mixnet has one)");
 }

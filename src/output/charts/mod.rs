@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::metrics::summary::CdfPoint;
+use crate::metrics::summary::{ArchSummary, CdfPoint};
 use crate::run::RunResults;
 use crate::scenario::Scenario;
 
@@ -133,12 +133,23 @@ impl ChartSet {
                 offline_at_send: c.offline_at_send.clone(),
             })
             .collect();
+        ChartSet::from_summaries(frame, scenario.deadline.as_secs_f64(), &results.archs, latency)
+    }
+
+    /// The chart data of summaries and their latency curves, however they were obtained (a run
+    /// in memory, or its results.json read back); no exposure matrix.
+    pub fn from_summaries(
+        frame: Frame,
+        deadline_s: f64,
+        archs: &[ArchSummary],
+        latency: Vec<LatencyCurves>,
+    ) -> ChartSet {
         ChartSet {
             frame,
-            deadline_s: scenario.deadline.as_secs_f64(),
+            deadline_s,
             latency,
-            outcomes: results.archs.iter().map(Outcome::from_summary).collect(),
-            costs: results.archs.iter().map(Cost::from_summary).collect(),
+            outcomes: archs.iter().map(Outcome::from_summary).collect(),
+            costs: archs.iter().map(Cost::from_summary).collect(),
             exposure: None,
         }
     }
