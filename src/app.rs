@@ -147,6 +147,11 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
         .into());
     }
     crate::sweep::plan::select(&mut s, &args.archs);
+    if args.no_adversaries {
+        // The resolved scenario written with the results must say what ran.
+        s.adversaries.clear();
+        s.raw.adversary.clear();
+    }
     let results = run_with_progress(&s, args.quiet)?;
     let dest = args.out.clone().unwrap_or_else(|| PathBuf::from("netarch-out").join(s.name()));
     let folder = write_run_folder(&dest, &s, &results, &reproduce_command(&args, &s))?;
@@ -158,7 +163,12 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
         println!("wrote {}/", folder.display());
         println!("  report   {}", folder.join("report.html").display());
         println!("  charts   {}", folder.join("latency-cdf.svg").display());
-        println!("  data     {} (everything), summary.csv, latency.csv", folder.join("results.json").display());
+        // exposure.csv is written only when the scenario declares adversaries.
+        let exposure = if folder.join("exposure.csv").is_file() { ", exposure.csv" } else { "" };
+        println!(
+            "  data     {} (everything), summary.csv, latency.csv{exposure}",
+            folder.join("results.json").display()
+        );
     }
     Ok(())
 }
@@ -175,6 +185,9 @@ fn reproduce_command(args: &RunArgs, s: &Scenario) -> String {
     for a in &args.archs {
         parts.push("--arch".into());
         parts.push(shell_quote(a));
+    }
+    if args.no_adversaries {
+        parts.push("--no-adversaries".into());
     }
     parts.join(" ")
 }

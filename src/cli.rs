@@ -88,6 +88,9 @@ pub struct RunArgs {
     /// Run only the architecture with this label (repeatable; default: all).
     #[arg(long = "arch", value_name = "LABEL")]
     pub archs: Vec<String>,
+    /// Leave out the scenario's `[[adversary]]` tables: no exposure analysis, a faster run.
+    #[arg(long)]
+    pub no_adversaries: bool,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -101,6 +104,7 @@ impl Default for RunArgs {
             seed: None,
             sets: Vec::new(),
             archs: Vec::new(),
+            no_adversaries: false,
             quiet: false,
         }
     }

@@ -13,16 +13,21 @@
 //! 2. [`world`] generates, once per seed, the people: their regions and the latency between them,
 //!    their contacts (a petgraph social graph), rooms, and the parameters of their online/offline
 //!    and sending processes.
-//! 3. [`engine`] runs one architecture on that world: a monotone event queue ordered by (time,
-//!    insertion), per-purpose random streams, the world's processes replayed identically for every
-//!    architecture (a paired comparison), and the [`engine::Ctx`] through which a model acts.
+//! 3. [`engine`] runs one architecture on that world: a timing-wheel event queue ordered by
+//!    (time, insertion), per-purpose random streams, the world's processes replayed identically
+//!    for every architecture (a paired comparison), and the [`engine::Ctx`] through which a model
+//!    acts.
 //! 4. [`arch`] holds the [`arch::DeliveryModel`] trait — the one open extension point — and the
 //!    built-in architectures, one file each.
-//! 5. [`observe`] records what each hop shows to whoever watches it; adversaries consume that stream.
+//! 5. [`observe`] streams what each hop shows to the scenario's adversaries, who keep only what
+//!    is in flight and report what they learned (senders, recipients, pairs, addresses, the
+//!    social graph, anonymity by timing correlation, a statistical disclosure attack).
 //! 6. [`metrics`] records what happens to every copy and summarises it (no I/O).
 //! 7. [`run`] runs every architecture of a scenario on one world, in parallel, deterministically.
-//! 8. [`output`] writes the run folder (JSON, CSV) and the terminal summary; [`app`] and [`cli`]
-//!    are the command line.
+//! 8. [`output`] writes the run folder (JSON, CSV, charts, report.html) and the terminal summary.
+//! 9. [`sweep`] repeats runs over a grid of parameter values with replicates, on all cores or in
+//!    shards across machines, into tidy and aggregated tables, charts and a report; [`app`] and
+//!    [`cli`] are the command line.
 //!
 //! Time is an integer ([`time::SimTime`], microseconds); floating-point seconds never enter the
 //! queue.

@@ -44,6 +44,7 @@ pub fn summary_table(r: &RunResults) -> String {
         "p50 offline@send",
         "lost",
         "tx/delivered",
+        "bytes/delivered",
         "wake-ups/dev·h",
     ]);
     for a in &r.archs {
@@ -58,10 +59,11 @@ pub fn summary_table(r: &RunResults) -> String {
             human_ms(a.latency_offline_at_send.p50_ms),
             a.lost.to_string(),
             num(a.transmissions_per_delivered),
+            all_bytes_per_delivered(a),
             num(a.wakeups_per_device_hour),
         ]);
     }
-    for i in 1..11 {
+    for i in 1..12 {
         if let Some(col) = t.column_mut(i) {
             col.set_cell_alignment(CellAlignment::Right);
         }
@@ -72,6 +74,23 @@ pub fn summary_table(r: &RunResults) -> String {
         out.push_str(&x);
     }
     out
+}
+
+/// Every byte the architecture sent (messages and overhead: polls, cover, lookups) per delivered
+/// copy, in B, KB or MB; "–" when nothing was delivered. `tx/delivered` counts message hops only,
+/// so this is the column where cover traffic and polling show.
+fn all_bytes_per_delivered(a: &ArchSummary) -> String {
+    if a.delivered == 0 {
+        return "–".into();
+    }
+    let b = (a.bytes + a.overhead_bytes) as f64 / a.delivered as f64;
+    if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.1} KB", b / 1e3)
+    } else {
+        format!("{b:.0} B")
+    }
 }
 
 /// A percentage without decimals (a share of messages), or "–".
@@ -232,8 +251,9 @@ pub fn reading(r: &RunResults) -> String {
         }
         return with_exposure(lines, r);
     }
+    // Shares that print the same are a tie: the reading never names a winner the table cannot show.
     if let Some((b, bv, w, wv)) = best_of(a, |x| x.delivery_ratio, false) {
-        if (bv - wv).abs() < 0.0005 {
+        if pct(Some(bv)) == pct(Some(wv)) {
             lines.push(format!("Delivery: every architecture delivers about {}.", pct(Some(bv))));
         } else {
             lines.push(format!(
@@ -246,7 +266,7 @@ pub fn reading(r: &RunResults) -> String {
         }
     }
     if let Some((b, bv, w, wv)) = best_of(a, |x| x.delivered_in_deadline_ratio, false) {
-        if (bv - wv).abs() < 0.0005 {
+        if pct(Some(bv)) == pct(Some(wv)) {
             lines.push(format!(
                 "Within the {}s deadline: every architecture delivers about {}.",
                 a[b].deadline_s,

@@ -309,6 +309,36 @@ fn exposure_reaches_the_csv_the_terminal_and_the_run_folder() {
     assert_eq!((heat.adversaries.len(), heat.archs.len()), (2, 2));
 }
 
+/// `--no-adversaries` runs the same architectures without the analysis, and says so: no
+/// exposure figures or file, no adversary tables in the resolved scenario, the flag in the
+/// command that reproduces the run.
+#[test]
+fn no_adversaries_leaves_the_analysis_out_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.toml"), CENTRAL).unwrap();
+    let run = |extra: &[&str], out: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_netarch"))
+            .args(["run", "t.toml", "-q", "--out", out])
+            .args(extra)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(out).join("results.json")).unwrap()).unwrap();
+        json
+    };
+    let with = run(&[], "with");
+    let without = run(&["--no-adversaries"], "without");
+    assert!(dir.path().join("with/exposure.csv").is_file());
+    assert!(!dir.path().join("without/exposure.csv").exists());
+    let exposure = |j: &serde_json::Value| j["architectures"][0]["exposure"].as_array().map_or(0, |a| a.len());
+    assert_eq!((exposure(&with), exposure(&without)), (2, 0));
+    assert!(without["command"].as_str().unwrap().ends_with("--no-adversaries"), "{}", without["command"]);
+    assert_eq!(with["architectures"][0]["delivered"], without["architectures"][0]["delivered"], "same run otherwise");
+    assert!(!without.to_string().contains("blind op"), "the resolved scenario lists no adversary");
+}
+
 // ---- scenario input ----
 
 fn problems(text: &str) -> Vec<String> {
