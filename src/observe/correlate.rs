@@ -23,7 +23,8 @@
 //! its distribution is computed. Sizes are compared in classes of 1/32 octave (about 2%); entries
 //! are kept per size class, so once `g` is learned only the classes it allows are scanned: the work
 //! per exit is the matching entries of one window, never all pairs. Memory is the entries of one
-//! window.
+//! window, plus at most a quarter window of entries that left it (they are dropped when an exit
+//! scans their class, and by a sweep of every class each quarter window).
 
 use std::collections::VecDeque;
 
@@ -106,7 +107,12 @@ pub struct Correlator {
     sizes: bool,
     users: u32,
     by_class: Vec<VecDeque<Entry>>,
+    /// A bit per size class whose queue may hold entries (clear: it is empty), so that a scan of
+    /// every class visits only those.
+    occupied: Vec<u64>,
     times: VecDeque<u64>,
+    /// When every class was last swept of entries that left the window.
+    swept_at: u64,
     delay: Vec<u64>,
     delay_total: u64,
     density: Vec<f64>,
@@ -119,11 +125,11 @@ pub struct Correlator {
     background_total: u64,
     exits: u64,
     present: u64,
-    mass: Vec<f64>,
-    stamp: Vec<u32>,
-    epoch: u32,
-    touched: Vec<UserId>,
+    cands: Candidates,
     masses: Vec<f64>,
+    /// Size classes of recently seen sizes, by size modulo its length: polls, acknowledgements
+    /// and cover traffic come in a few fixed sizes, so most lookups skip the logarithm.
+    class_memo: Vec<(u32, u32)>,
     classes: Vec<i32>,
 }
 
@@ -137,7 +143,9 @@ impl Correlator {
             sizes,
             users,
             by_class: (0..classes).map(|_| VecDeque::new()).collect(),
+            occupied: vec![0; classes.div_ceil(64)],
             times: VecDeque::new(),
+            swept_at: 0,
             delay: vec![0; DELAY_BINS],
             delay_total: 0,
             density: vec![0.0; DELAY_BINS],
@@ -150,29 +158,60 @@ impl Correlator {
             background_total: 0,
             exits: 0,
             present: 0,
-            mass: vec![0.0; users as usize],
-            stamp: vec![0; users as usize],
-            epoch: 0,
-            touched: Vec::new(),
+            cands: Candidates::new(),
             masses: Vec::new(),
+            class_memo: vec![(u32::MAX, size_class(u32::MAX) as u32); 256],
             classes: Vec::new(),
         }
+    }
+
+    /// [`size_class`] of `bytes`, through the memo.
+    #[inline]
+    fn class_of(&mut self, bytes: u32) -> usize {
+        let m = &mut self.class_memo[bytes as usize % 256];
+        if m.0 != bytes {
+            *m = (bytes, size_class(bytes) as u32);
+        }
+        m.1 as usize
     }
 
     /// Records an entry: device `addr` sent `bytes` at `time` (`serial` is the truth, used only to
     /// calibrate on later exits).
     pub fn entry(&mut self, time: SimTime, addr: NodeId, bytes: u32, serial: u64) {
-        let c = if self.sizes { size_class(bytes) } else { 0 };
+        let c = if self.sizes { self.class_of(bytes) } else { 0 };
         let t = time.0;
-        let q = &mut self.by_class[c];
-        while q.front().is_some_and(|e| e.time + self.window_us < t) {
-            q.pop_front();
+        // Entries that left the window are dropped when an exit scans their class, and by a sweep
+        // of every class each quarter window (so memory stays about one window of entries), not
+        // here: the oldest entry of a class is rarely in cache.
+        if t >= self.swept_at.saturating_add(self.window_us / 4) {
+            self.sweep(t);
         }
-        q.push_back(Entry { time: t, serial, addr });
-        while self.times.front().is_some_and(|&x| x + self.window_us < t) {
+        self.by_class[c].push_back(Entry { time: t, serial, addr });
+        self.occupied[c / 64] |= 1 << (c % 64);
+        self.times.push_back(t);
+    }
+
+    /// Drops the entries that left the window before `t`, in every class.
+    fn sweep(&mut self, t: u64) {
+        let window = self.window_us;
+        for (w, bits) in self.occupied.iter_mut().enumerate() {
+            let mut b = *bits;
+            while b != 0 {
+                let c = w * 64 + b.trailing_zeros() as usize;
+                b &= b - 1;
+                let q = &mut self.by_class[c];
+                while q.front().is_some_and(|e| e.time + window < t) {
+                    q.pop_front();
+                }
+                if q.is_empty() {
+                    *bits &= !(1 << (c % 64));
+                }
+            }
+        }
+        while self.times.front().is_some_and(|&x| x + window < t) {
             self.times.pop_front();
         }
-        self.times.push_back(t);
+        self.swept_at = t;
     }
 
     /// Entries currently in the window (memory in use).
@@ -185,7 +224,7 @@ impl Correlator {
     /// until the next call.
     pub fn exit(&mut self, time: SimTime, bytes: u32, serial: u64) -> Outcome {
         let t = time.0;
-        let exit_class = if self.sizes { size_class(bytes) as i32 } else { 0 };
+        let exit_class = if self.sizes { self.class_of(bytes) as i32 } else { 0 };
         while self.times.front().is_some_and(|&x| x + self.window_us < t) {
             self.times.pop_front();
         }
@@ -196,12 +235,7 @@ impl Correlator {
         if calibrated && (self.density_at == u64::MAX || self.exits >= self.density_at + REFRESH_EVERY) {
             self.refresh_density();
         }
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.stamp.iter_mut().for_each(|s| *s = u32::MAX);
-            self.epoch = 1;
-        }
-        self.touched.clear();
+        self.cands.start();
         let mut truth: Option<(u64, i32)> = None;
         let mut truth_weighted = false;
         let mut total = 0.0;
@@ -210,7 +244,14 @@ impl Correlator {
         if !self.sizes {
             classes.push(0);
         } else if explore {
-            classes.extend(0..SIZE_CLASSES as i32);
+            // Every class, in order; those known to be empty would add nothing.
+            for (w, &bits) in self.occupied.iter().enumerate() {
+                let mut b = bits;
+                while b != 0 {
+                    classes.push((w * 64) as i32 + b.trailing_zeros() as i32);
+                    b &= b - 1;
+                }
+            }
         } else {
             let all = 0..SIZE_CLASSES as i32;
             classes.extend(self.change_support.iter().map(|&d| exit_class - d).filter(|c| all.contains(c)));
@@ -221,6 +262,7 @@ impl Correlator {
                 q.pop_front();
             }
             if q.is_empty() {
+                self.occupied[c as usize / 64] &= !(1 << (c % 64));
                 continue;
             }
             let d = exit_class - c;
@@ -236,46 +278,63 @@ impl Correlator {
             // Newest first: entries too recent for any plausible delay are skipped, and the scan
             // stops at the oldest plausible one (unless exploring, which learns from everything).
             let (lo, hi) = if calibrated && !explore { self.support } else { (0, u64::MAX) };
-            for e in q.iter().rev() {
-                if e.time > t {
-                    continue;
+            let (older, newer) = q.as_slices();
+            if explore && size_lr == 0.0 {
+                // A size change never seen: no entry here gets weight, but every one counts for
+                // the background, and the true entry may be here (the model keeps learning).
+                let mut n = 0u64;
+                for e in newer.iter().rev().chain(older.iter().rev()) {
+                    if e.time > t {
+                        continue;
+                    }
+                    n += 1;
+                    if e.serial == serial {
+                        let dt = t - e.time;
+                        if truth.is_none_or(|(best, _)| dt < best) {
+                            truth = Some((dt, d));
+                        }
+                    }
                 }
-                let dt = t - e.time;
-                if dt < lo {
-                    continue;
+                self.background[di] += n;
+                self.background_total += n;
+                continue;
+            }
+            'scan: for part in [newer, older] {
+                for e in part.iter().rev() {
+                    if e.time > t {
+                        continue;
+                    }
+                    let dt = t - e.time;
+                    if dt < lo {
+                        continue;
+                    }
+                    if dt > hi {
+                        break 'scan;
+                    }
+                    let is_truth = e.serial == serial;
+                    if is_truth && truth.is_none_or(|(best, _)| dt < best) {
+                        truth = Some((dt, d));
+                    }
+                    if self.sizes && explore {
+                        // Only exits that scan every class see an unbiased sample of unrelated pairs.
+                        self.background[di] += 1;
+                        self.background_total += 1;
+                    }
+                    if size_lr == 0.0 {
+                        continue;
+                    }
+                    let f = if calibrated { self.density[delay_bin(dt)] } else { 1.0 / self.window_us as f64 };
+                    if f == 0.0 {
+                        continue;
+                    }
+                    let lr = f * inv_lambda * size_lr;
+                    if lr <= 0.0 || e.addr >= self.users {
+                        continue;
+                    }
+                    truth_weighted |= is_truth;
+                    self.cands.add(e.addr, lr);
+                    total += lr;
                 }
-                if dt > hi {
-                    break;
-                }
-                let is_truth = e.serial == serial;
-                if is_truth && truth.is_none_or(|(best, _)| dt < best) {
-                    truth = Some((dt, d));
-                }
-                if self.sizes && explore {
-                    // Only exits that scan every class see an unbiased sample of unrelated pairs.
-                    self.background[di] += 1;
-                    self.background_total += 1;
-                }
-                if size_lr == 0.0 {
-                    continue;
-                }
-                let f = if calibrated { self.density[delay_bin(dt)] } else { 1.0 / self.window_us as f64 };
-                if f == 0.0 {
-                    continue;
-                }
-                let lr = f * inv_lambda * size_lr;
-                if lr <= 0.0 || e.addr >= self.users {
-                    continue;
-                }
-                truth_weighted |= is_truth;
-                let a = e.addr as usize;
-                if self.stamp[a] != self.epoch {
-                    self.stamp[a] = self.epoch;
-                    self.mass[a] = 0.0;
-                    self.touched.push(e.addr);
-                }
-                self.mass[a] += lr;
-                total += lr;
             }
         }
         self.classes = classes;
@@ -288,8 +347,8 @@ impl Correlator {
             let spread = residual / self.users.max(1) as f64;
             self.masses.clear();
             let mut top: Option<(UserId, f64)> = None;
-            for &u in &self.touched {
-                let p = q * self.mass[u as usize] / denominator;
+            for (&u, &mass) in self.cands.users.iter().zip(&self.cands.mass) {
+                let p = q * mass / denominator;
                 self.masses.push(p);
                 if top.is_none_or(|(best_u, best)| p + spread > best || (p + spread == best && u < best_u)) {
                     top = Some((u, p + spread));
@@ -298,7 +357,7 @@ impl Correlator {
             Outcome {
                 entropy: entropy_bits(&self.masses, residual, self.users as u64),
                 top,
-                candidates: self.touched.len(),
+                candidates: self.cands.users.len(),
             }
         };
         // Learn from this message's truth only now that its distribution is computed.
@@ -332,7 +391,10 @@ impl Correlator {
             let hi = (b + DELAY_REACH).min(DELAY_BINS - 1);
             self.delay[lo..=hi].iter().any(|&c| c > 0)
         };
-        let supported: Vec<bool> = (0..DELAY_BINS).map(|b| b <= kmax && near(b)).collect();
+        let mut supported = [false; DELAY_BINS];
+        for (b, s) in supported.iter_mut().enumerate() {
+            *s = b <= kmax && near(b);
+        }
         let norm = self.delay_total as f64 + DELAY_PRIOR * supported.iter().filter(|&&x| x).count() as f64;
         for (b, d) in self.density.iter_mut().enumerate() {
             let width = (delay_edge(b + 1) - delay_edge(b)).max(1.0);
@@ -346,7 +408,79 @@ impl Correlator {
 
     /// The candidate senders of the last exit.
     pub fn candidates(&self) -> &[UserId] {
-        &self.touched
+        &self.cands.users
+    }
+}
+
+/// The distinct candidate senders of one exit with their summed likelihood ratios, in the order
+/// first met. Users are found through a small open-addressing table stamped with the exit's
+/// number, so it is never cleared and stays in cache (a per-user array would cost a cache miss
+/// per candidate).
+struct Candidates {
+    /// (exit number, user, position in `users`); number 0 marks a free entry.
+    table: Vec<(u32, u32, u32)>,
+    epoch: u32,
+    users: Vec<UserId>,
+    mass: Vec<f64>,
+}
+
+impl Candidates {
+    fn new() -> Candidates {
+        Candidates { table: vec![(0, 0, 0); 64], epoch: 0, users: Vec::new(), mass: Vec::new() }
+    }
+
+    /// Starts a new exit.
+    fn start(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.table.iter_mut().for_each(|e| e.0 = 0);
+            self.epoch = 1;
+        }
+        self.users.clear();
+        self.mass.clear();
+    }
+
+    #[inline]
+    fn home(u: UserId, mask: usize) -> usize {
+        ((u as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
+    }
+
+    /// Adds `lr` to user `u`'s mass.
+    #[inline]
+    fn add(&mut self, u: UserId, lr: f64) {
+        let mask = self.table.len() - 1;
+        let mut i = Self::home(u, mask);
+        loop {
+            let e = &mut self.table[i];
+            if e.0 != self.epoch {
+                *e = (self.epoch, u, self.users.len() as u32);
+                self.users.push(u);
+                self.mass.push(lr);
+                if self.users.len() * 2 > self.table.len() {
+                    self.grow();
+                }
+                return;
+            }
+            if e.1 == u {
+                self.mass[e.2 as usize] += lr;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Doubles the table (at most half full), re-entering this exit's candidates.
+    fn grow(&mut self) {
+        let n = self.table.len() * 2;
+        self.table.clear();
+        self.table.resize(n, (0, 0, 0));
+        for (k, &u) in self.users.iter().enumerate() {
+            let mut i = Self::home(u, n - 1);
+            while self.table[i].0 == self.epoch {
+                i = (i + 1) & (n - 1);
+            }
+            self.table[i] = (self.epoch, u, k as u32);
+        }
     }
 }
 
@@ -386,6 +520,26 @@ mod tests {
             assert!((o.entropy - (k as f64).log2()).abs() < 1e-9, "k = {k}: {}", o.entropy);
             assert_eq!(c.candidates().len(), k as usize);
         }
+    }
+
+    #[test]
+    fn candidates_sum_per_user_in_the_order_first_met_across_growth_and_exits() {
+        let mut c = Candidates::new();
+        for round in 0..3u32 {
+            c.start();
+            // 100 users (the table grows from 64 entries), each met three times.
+            for k in 0..300u32 {
+                c.add((k % 100) * 7919 + round, 1.0 + (k / 100) as f64);
+            }
+            assert_eq!(c.users.len(), 100);
+            assert!(c.users.iter().enumerate().all(|(i, &u)| u == i as u32 * 7919 + round));
+            assert!(c.mass.iter().all(|&m| m == 6.0), "{:?}", &c.mass[..3]);
+        }
+        c.start();
+        assert!(c.users.is_empty() && c.mass.is_empty());
+        c.add(5, 0.5);
+        c.add(5, 0.25);
+        assert_eq!((c.users.as_slice(), c.mass.as_slice()), (&[5][..], &[0.75][..]));
     }
 
     #[test]

@@ -101,10 +101,35 @@ struct PairState {
     identified_at: u32,
 }
 
+/// The windows of one targeted recipient: who was in how many.
 #[derive(Default)]
 struct Target {
     windows: u32,
-    hits: IntMap<UserId, u32>,
+    /// Per user seen around the target: the windows it was in, and its place in `by_hits`.
+    hits: IntMap<UserId, (u32, u32)>,
+    /// The users by the number of windows they were in (so that the test of whether a
+    /// correspondent stands out looks only at those who were in enough windows to compete).
+    by_hits: Vec<Vec<UserId>>,
+}
+
+impl Target {
+    /// User `u` was in one more window.
+    fn hit(&mut self, u: UserId) {
+        let (h, at) = self.hits.get(&u).copied().unwrap_or((0, NONE));
+        if h > 0 {
+            let bucket = &mut self.by_hits[h as usize];
+            bucket.swap_remove(at as usize);
+            if let Some(&moved) = bucket.get(at as usize) {
+                self.hits.get_mut(&moved).expect("listed users have hits").1 = at;
+            }
+        }
+        let h = h as usize + 1;
+        if self.by_hits.len() <= h {
+            self.by_hits.resize_with(h + 1, Vec::new);
+        }
+        self.hits.insert(u, (h as u32, self.by_hits[h].len() as u32));
+        self.by_hits[h].push(u);
+    }
 }
 
 /// One adversary's statistical disclosure attack.
@@ -158,7 +183,7 @@ impl Disclosure {
         let entry = self.per_target.entry(recipient).or_default();
         entry.windows += 1;
         for &u in candidates.iter().filter(|&&u| u != recipient) {
-            *entry.hits.entry(u).or_insert(0) += 1;
+            entry.hit(u);
         }
         if let Some(a) = sender {
             let key = ((a as u64) << 32) | recipient as u64;
@@ -180,9 +205,20 @@ impl Disclosure {
         let n = t.windows.max(1) as f64;
         let bg = self.background_windows.max(1) as f64;
         let score = |u: UserId, h: u32| h as f64 / n - self.background.get(&u).copied().unwrap_or(0) as f64 / bg;
-        let Some(&ha) = t.hits.get(&a) else { return false };
+        let Some(&(ha, _)) = t.hits.get(&a) else { return false };
         let sa = score(a, ha);
-        t.hits.iter().all(|(&u, &h)| u == a || contacts.are_contacts(u, target) || score(u, h) < sa)
+        // A user's score is at most its share of the windows (the background only lowers it), so
+        // only those whose share reaches `sa` can match it: most windows first, until none can.
+        for h in (1..t.by_hits.len()).rev() {
+            if (h as f64 / n) < sa {
+                break;
+            }
+            let rivals = &t.by_hits[h];
+            if rivals.iter().any(|&u| u != a && !contacts.are_contacts(u, target) && score(u, h as u32) >= sa) {
+                return false;
+            }
+        }
+        true
     }
 
     /// What the attack achieved.
@@ -283,6 +319,20 @@ mod tests {
             d.delivery(0, Some(1), &[1, 4, 5, 6], &c);
         }
         assert_eq!(d.summary().identified, Some(0.0));
+    }
+
+    #[test]
+    fn a_target_lists_each_user_under_its_number_of_windows() {
+        let mut t = Target::default();
+        for u in [1, 2, 3, 1, 2, 1, 4] {
+            t.hit(u);
+        }
+        let mut buckets: Vec<Vec<UserId>> = t.by_hits.clone();
+        buckets.iter_mut().for_each(|b| b.sort_unstable());
+        assert_eq!(buckets, vec![vec![], vec![3, 4], vec![2], vec![1]]);
+        for (&u, &(h, at)) in &t.hits {
+            assert_eq!(t.by_hits[h as usize][at as usize], u, "user {u} is where its entry says");
+        }
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::observe::graph::{
     ADDRESS_IDENTIFIED, ADDRESS_SEEN, AddressSummary, EdgeSet, GraphSummary, RoomSummary, membership_key,
     score_addresses, score_graph, score_rooms,
 };
-use crate::observe::knowledge::{FragInfo, IntSet, Knowledge, Seen};
+use crate::observe::knowledge::{FragInfo, IntSet, Knowledge, LOOSE, LazyRecords, MsgRecord, MsgTable, Seen};
 use crate::observe::{NodeKind, NodeKinds, Observation, ObservationSink, Truth};
 use crate::time::SimTime;
 use crate::world::social::Contacts;
@@ -58,6 +58,8 @@ struct AdversaryRun<'w> {
     watches: String,
     own_device: Option<UserId>,
     know: Knowledge,
+    /// Its column in the [`MsgTable`] (adversaries with nothing to watch have none).
+    column: Option<usize>,
     correlator: Option<Correlator>,
     disclosure: Option<Disclosure>,
     receivers: Option<ActiveSet>,
@@ -77,43 +79,51 @@ pub struct ExposureAnalysis<'w> {
     advs: Vec<AdversaryRun<'w>>,
     talked: EdgeSet<'w>,
     scratch: Vec<FragInfo>,
-    /// Per address: the adversaries that run it or tap links touching it (bit i = adversary i).
+    /// Every adversary's records of the messages in flight, side by side per message.
+    msgs: MsgTable,
+    /// Per address: the adversaries that run it, and those that tap links touching it.
     interest: Interest,
     /// The adversaries that tap every link.
     everywhere: u64,
+    /// The adversaries that use network addresses.
+    addressed: u64,
 }
 
 /// Most adversaries one scenario may declare (one bit each in the dispatch masks).
 pub const MAX_ADVERSARIES: usize = 64;
 
-/// Per-address masks of interested adversaries: one byte per address when there are at most 8
-/// adversaries (the table then stays in cache; it is read twice per hop), else one word.
+/// Per-address masks of interested adversaries (bit i = adversary i): those that run the node,
+/// and those that tap the links touching it. One byte each when there are at most 8 adversaries
+/// (the table then stays in cache; it is read for both ends of every hop), else one word each.
+/// Whether an adversary runs either end of a hop is read off the masks, not looked up again.
 enum Interest {
-    Narrow(Vec<u8>),
-    Wide(Vec<u64>),
+    Narrow(Vec<[u8; 2]>),
+    Wide(Vec<[u64; 2]>),
 }
 
 impl Interest {
     fn new(nodes: u32, adversaries: usize) -> Interest {
         if adversaries <= 8 {
-            Interest::Narrow(vec![0; nodes as usize])
+            Interest::Narrow(vec![[0; 2]; nodes as usize])
         } else {
-            Interest::Wide(vec![0; nodes as usize])
+            Interest::Wide(vec![[0; 2]; nodes as usize])
         }
     }
 
+    /// (runs it, taps its links) of `node`.
     #[inline]
-    fn get(&self, node: u32) -> u64 {
+    fn get(&self, node: u32) -> (u64, u64) {
         match self {
-            Interest::Narrow(v) => v.get(node as usize).copied().unwrap_or(0) as u64,
-            Interest::Wide(v) => v.get(node as usize).copied().unwrap_or(0),
+            Interest::Narrow(v) => v.get(node as usize).map_or((0, 0), |m| (m[0] as u64, m[1] as u64)),
+            Interest::Wide(v) => v.get(node as usize).map_or((0, 0), |m| (m[0], m[1])),
         }
     }
 
-    fn add(&mut self, node: u32, bit: u64) {
+    /// Marks `node` as run (`which` 0) or tapped (`which` 1) by the adversaries of `bit`.
+    fn add(&mut self, node: u32, which: usize, bit: u64) {
         match self {
-            Interest::Narrow(v) => v[node as usize] |= bit as u8,
-            Interest::Wide(v) => v[node as usize] |= bit,
+            Interest::Narrow(v) => v[node as usize][which] |= bit as u8,
+            Interest::Wide(v) => v[node as usize][which] |= bit,
         }
     }
 }
@@ -131,6 +141,7 @@ impl<'w> ExposureAnalysis<'w> {
                 watches: String::new(),
                 own_device: None,
                 know: Knowledge::default(),
+                column: None,
                 correlator: None,
                 disclosure: None,
                 receivers: None,
@@ -149,7 +160,17 @@ impl<'w> ExposureAnalysis<'w> {
             "at most {MAX_ADVERSARIES} adversaries (checked when the scenario is read)"
         );
         let interest = Interest::new(0, advs.len());
-        ExposureAnalysis { world, seed, advs, talked, scratch: Vec::new(), interest, everywhere: 0 }
+        ExposureAnalysis {
+            world,
+            seed,
+            advs,
+            talked,
+            scratch: Vec::new(),
+            msgs: MsgTable::new(0),
+            interest,
+            everywhere: 0,
+            addressed: 0,
+        }
     }
 
     /// The results, one per adversary in scenario order.
@@ -163,18 +184,24 @@ impl ObservationSink for ExposureAnalysis<'_> {
     fn start(&mut self, kinds: &NodeKinds<'_>) {
         let users = self.world.users();
         self.interest = Interest::new(kinds.nodes(), self.advs.len());
+        let mut columns = 0;
         for (i, a) in self.advs.iter_mut().enumerate() {
             let mut rng = stream(self.seed, Purpose::Adversary, i as u64);
             a.view = View::resolve(&a.spec.vantage, kinds, self.world, &mut rng);
 
+            if a.spec.addresses {
+                self.addressed |= 1 << i;
+            }
             if a.view.applicable {
+                a.column = Some(columns);
+                columns += 1;
                 let bit = 1u64 << i;
                 match &a.view.links {
                     Links::All => self.everywhere |= bit,
                     Links::Touching(set) => {
                         for n in 0..kinds.nodes() {
                             if set.contains(n) {
-                                self.interest.add(n, bit);
+                                self.interest.add(n, 1, bit);
                             }
                         }
                     }
@@ -182,7 +209,7 @@ impl ObservationSink for ExposureAnalysis<'_> {
                 }
                 for n in 0..kinds.nodes() {
                     if a.view.holds(n) {
-                        self.interest.add(n, bit);
+                        self.interest.add(n, 0, bit);
                     }
                 }
             }
@@ -203,26 +230,57 @@ impl ObservationSink for ExposureAnalysis<'_> {
                 }
             }
         }
+        self.msgs = MsgTable::new(columns);
     }
 
     fn observe(&mut self, obs: &Observation, kinds: &NodeKinds<'_>) {
-        let mut mask = self.everywhere | self.interest.get(obs.from) | self.interest.get(obs.to);
-        while mask != 0 {
-            let i = mask.trailing_zeros() as usize;
-            mask &= mask - 1;
-            self.advs[i].observe(obs, kinds.users, &self.world.contacts);
+        let (held_from, tap_from) = self.interest.get(obs.from);
+        let (held_to, tap_to) = self.interest.get(obs.to);
+        // An adversary that runs neither end sees the link from outside: addresses, timing and
+        // sizes, so it learns something only where an end is a device and it uses addresses (most
+        // hops of onion and mix paths go between two infrastructure nodes).
+        let device_end = obs.from < kinds.users || obs.to < kinds.users;
+        let outside = if device_end { (self.everywhere | tap_from | tap_to) & self.addressed } else { 0 };
+        let mask = held_from | held_to | outside;
+        if mask != 0 {
+            self.dispatch(obs, mask, held_from, held_to, kinds.users);
         }
     }
 
     fn retired(&mut self, truth: &Truth, _now: SimTime) {
-        if truth.counted
-            && let Some(r) = truth.recipient
-        {
-            self.talked.insert(truth.sender, r);
-        }
+        // The contact-graph position of the true pair, found once for every edge set.
+        let pair = (truth.counted && truth.recipient.is_some()).then(|| {
+            let r = truth.recipient.expect("checked");
+            let at = self.talked.locate(truth.sender, r);
+            self.talked.insert_at(at, truth.sender, r);
+            (truth.sender, r, at)
+        });
+        let slot = self.msgs.find(truth.serial);
         for a in self.advs.iter_mut() {
-            let seen = a.know.retire(truth.serial, &mut self.scratch);
-            a.score(truth, if seen { &self.scratch[..] } else { &[] }, self.world);
+            let seen = match (slot, a.column) {
+                (Some(s), Some(c)) => a.know.retire(self.msgs.record(s, c), &mut self.scratch),
+                _ => false,
+            };
+            a.score(truth, if seen { &self.scratch[..] } else { &[] }, pair, self.world);
+        }
+        self.msgs.release(truth.serial);
+    }
+}
+
+impl ExposureAnalysis<'_> {
+    /// Hands a hop to the adversaries of `mask` (kept apart from [`ObservationSink::observe`] so
+    /// that hops nobody learns from cost only the mask lookups).
+    #[inline(never)]
+    fn dispatch(&mut self, obs: &Observation, mut mask: u64, held_from: u64, held_to: u64, users: u32) {
+        // The message is looked up at most once per hop, and only if an adversary files the hop.
+        let mut msg = LazyRecords::new(&mut self.msgs, obs.truth.serial);
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let (from_held, to_held) = ((held_from >> i) & 1 != 0, (held_to >> i) & 1 != 0);
+            let a = &mut self.advs[i];
+            let column = a.column.expect("only adversaries with something to watch are dispatched");
+            a.observe(obs, &mut msg, column, from_held, to_held, users, &self.world.contacts);
         }
     }
 }
@@ -278,19 +336,28 @@ fn describe(vantage: &Vantage, view: &View, kinds: &NodeKinds<'_>) -> String {
 }
 
 impl<'w> AdversaryRun<'w> {
-    fn observe(&mut self, obs: &Observation, users: u32, contacts: &Contacts) {
-        if !self.view.applicable {
-            return;
-        }
+    /// One hop this adversary sees: it runs an end (`from_held`, `to_held`) or taps the link;
+    /// `msg` gives its record of the message, in column `me` of the [`MsgTable`].
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn observe(
+        &mut self,
+        obs: &Observation,
+        msg: &mut LazyRecords<'_>,
+        me: usize,
+        from_held: bool,
+        to_held: bool,
+        users: u32,
+        contacts: &Contacts,
+    ) {
         let (from, to) = (obs.from, obs.to);
-        let from_held = self.view.holds(from);
-        let to_held = self.view.holds(to);
-        if !(from_held || to_held || self.view.taps(from, to)) {
-            return;
-        }
         let addresses = self.spec.addresses;
         let src_device = (addresses && from < users).then_some(from);
         let dst_device = (addresses && to < users).then_some(to);
+        if !(from_held || to_held || src_device.is_some() || dst_device.is_some()) {
+            // A link between two nodes it does not run, seen from outside: nothing to learn.
+            return;
+        }
         if let Some(d) = src_device {
             self.addresses[d as usize] |= ADDRESS_SEEN;
             if let Some(c) = self.correlator.as_mut() {
@@ -302,6 +369,15 @@ impl<'w> AdversaryRun<'w> {
         }
         if !obs.real {
             return; // polls, cover and lookups carry no message to learn about
+        }
+        if !(from_held || to_held) {
+            // Seen from outside: the device addresses at the ends, nothing readable.
+            let exit = self.correlator.is_some() && dst_device.is_some();
+            let rec = msg.record(me);
+            if self.know.absorb_outside(rec, src_device, dst_device, exit) {
+                self.correlate(obs, rec, LOOSE, dst_device, contacts);
+            }
+            return;
         }
         let t = &obs.truth;
         let (mut sender, mut recipient, mut room) =
@@ -326,7 +402,10 @@ impl<'w> AdversaryRun<'w> {
         };
         let handle = recipient.or(dst_device);
         let exit = self.correlator.is_some() && (handle.is_some() || room.is_some());
-        let Some(filed) = self.know.absorb(t.serial, &seen, exit) else { return };
+        // Informative: it runs an end or sees a device (checked above), so the message is filed.
+        debug_assert!(seen.informative());
+        let rec: &mut MsgRecord = msg.record(me);
+        let Some(filed) = self.know.absorb(rec, &seen, exit) else { return };
         let frag = filed.frag;
         if from_held
             && to < users
@@ -336,17 +415,30 @@ impl<'w> AdversaryRun<'w> {
             // It delivered a message to this recipient's device just now: the recipient is online.
             r.push(obs.time, rid);
         }
-        if !self.rooms_off {
-            let info = self.know.info(frag);
-            if let Some(r) = info.room {
-                for u in [recipient, dst_device].into_iter().flatten() {
-                    self.rooms.insert(membership_key(r, u));
-                }
+        if !self.rooms_off
+            && let Some(r) = self.know.room(frag)
+        {
+            for u in [recipient, dst_device].into_iter().flatten() {
+                self.rooms.insert(membership_key(r, u));
             }
         }
-        if !filed.first_exit {
-            return;
+        if filed.first_exit {
+            self.correlate(obs, rec, frag, handle, contacts);
         }
+    }
+
+    /// Correlates the first hop of a message that shows its recipient side (once per message),
+    /// and feeds the disclosure attack.
+    #[inline(never)]
+    fn correlate(
+        &mut self,
+        obs: &Observation,
+        rec: &mut MsgRecord,
+        frag: u32,
+        handle: Option<UserId>,
+        contacts: &Contacts,
+    ) {
+        let t = &obs.truth;
         let outcome = self.correlator.as_mut().expect("checked").exit(obs.time, obs.bytes, t.serial);
         if t.counted {
             self.anonymity.record(outcome.entropy, outcome.top.map_or(0.0, |t| t.1));
@@ -354,7 +446,7 @@ impl<'w> AdversaryRun<'w> {
         if let Some((u, p)) = outcome.top
             && p >= self.spec.confidence
         {
-            self.know.set_correlated_sender(t.serial, frag, u);
+            self.know.set_correlated_sender(rec, frag, u);
         }
         if let (Some(s), Some(v)) = (self.disclosure.as_mut(), handle)
             && s.wants(v)
@@ -371,7 +463,9 @@ impl<'w> AdversaryRun<'w> {
         }
     }
 
-    fn score(&mut self, t: &Truth, frags: &[FragInfo], world: &World) {
+    /// Scores what it knew of message `t` (`frags`); `pair` is the true one-to-one pair of a
+    /// counted message with its contact-graph position.
+    fn score(&mut self, t: &Truth, frags: &[FragInfo], pair: Option<(UserId, UserId, Option<usize>)>, world: &World) {
         // What any message teaches about people, warm-up included: addresses and rooms.
         for f in frags {
             if let (Some(id), Some(addr)) = (f.sender_id, f.sender_addr) {
@@ -446,7 +540,10 @@ impl<'w> AdversaryRun<'w> {
                 tl.pair_wrong += 1;
             }
             if t.recipient.is_some() && s != r {
-                self.edges.insert(s, r);
+                match pair {
+                    Some((a, b, at)) if (s, r) == (a, b) || (s, r) == (b, a) => self.edges.insert_at(at, s, r),
+                    _ => self.edges.insert(s, r),
+                }
             }
         }
     }

@@ -57,7 +57,21 @@ impl<'w> EdgeSet<'w> {
     /// Adds the edge `a`-`b`.
     #[inline]
     pub fn insert(&mut self, a: UserId, b: UserId) {
-        match self.slot(a, b) {
+        self.insert_at(self.slot(a, b), a, b);
+    }
+
+    /// Where the edge `a`-`b` is kept: its contact-graph slot, or `None` for a non-contact. The
+    /// same for every edge set over the same contacts and offsets, so it can be found once and
+    /// used for several sets with [`EdgeSet::insert_at`].
+    #[inline]
+    pub fn locate(&self, a: UserId, b: UserId) -> Option<usize> {
+        self.slot(a, b)
+    }
+
+    /// Adds the edge `a`-`b`, whose position [`EdgeSet::locate`] found.
+    #[inline]
+    pub fn insert_at(&mut self, at: Option<usize>, a: UserId, b: UserId) {
+        match at {
             Some(i) => self.bits[i / 64] |= 1 << (i % 64),
             None => {
                 self.others.insert(edge_key(a, b));
