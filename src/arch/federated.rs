@@ -1103,9 +1103,9 @@ impl DeliveryModel for Federated {
         &self.name
     }
 
-    /// Measured: about 6 engine events per message on the default world.
+    /// Measured: about 5 engine events per message on the default world.
     fn work_per_message(&self) -> f64 {
-        6.0
+        5.0
     }
 
     fn init(&mut self, ctx: &mut Ctx<'_>, _infra_rng: &mut SimRng) {
