@@ -145,7 +145,7 @@ impl Centralized {
             return;
         }
         let server = self.queues[self.deployment_of(sender)].node;
-        let visible = Visible { sender: !self.p.sealed_sender, recipient: true, room: true, linkable: true };
+        let visible = Visible { sender: !self.p.sealed_sender, ..Visible::BOTH };
         let bytes = ctx.msg(id).size;
         ctx.hop(id, sender, server, bytes, visible, None);
         let d = ctx.latency(sender, server);

@@ -429,8 +429,10 @@ impl Mixnet {
         if real && Self::in_window(ctx) {
             self.stats.real_packets += 1;
         }
-        // The provider authenticates its client: it reads the sender, never the recipient.
-        self.emit(ctx, pk, from, to, Visible { sender: true, ..Visible::NOTHING });
+        // The provider authenticates its client: it reads the sender, never the recipient. With
+        // cover on, a real packet leaves exactly as the dummies around it do.
+        let cover_like = self.p.payload_rate > 0.0 || self.p.loop_rate > 0.0 || self.p.drop_rate > 0.0;
+        self.emit(ctx, pk, from, to, Visible { sender: true, cover_like, ..Visible::NOTHING });
         let d = ctx.latency(from, to) + self.provider_time(ctx, real);
         let g = {
             let pm = self.pool.get_mut(pk);

@@ -800,9 +800,9 @@ impl P2p {
             return Visible::NOTHING;
         }
         match leg {
-            Leg::Peer => Visible { sender: true, recipient: true, room: true, linkable: !self.onion() },
+            Leg::Peer => Visible { linkable: !self.onion(), ..Visible::BOTH },
             Leg::Mesh => Visible::BOTH,
-            Leg::ToMailbox => Visible { sender: false, recipient: true, room: false, linkable: true },
+            Leg::ToMailbox => Visible { recipient: true, linkable: true, ..Visible::NOTHING },
             Leg::FromMailbox => Visible::BOTH,
         }
     }

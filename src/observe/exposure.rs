@@ -367,8 +367,10 @@ impl<'w> AdversaryRun<'w> {
         if let Some(d) = dst_device {
             self.addresses[d as usize] |= ADDRESS_SEEN;
         }
-        if !obs.real {
-            return; // polls, cover and lookups carry no message to learn about
+        if !obs.real || obs.visible.cover_like {
+            // Polls, cover and lookups carry no message to learn about, and a message hidden
+            // among cover is, at this hop, only the timing the correlator has just taken.
+            return;
         }
         if !(from_held || to_held) {
             // Seen from outside: the device addresses at the ends, nothing readable.

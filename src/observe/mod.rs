@@ -55,13 +55,18 @@ pub struct Visible {
     pub room: bool,
     /// The same message is recognisable at other hops (plaintext routing header or message id).
     pub linkable: bool,
+    /// On the wire and at the node it reaches, the hop looks exactly like the cover traffic sent
+    /// around it (same size, same schedule): nobody can tell that it carries a message, though
+    /// its timing is still there to correlate.
+    pub cover_like: bool,
 }
 
 impl Visible {
     /// Nothing but addresses and timing (an onion layer, a TLS link).
-    pub const NOTHING: Visible = Visible { sender: false, recipient: false, room: false, linkable: false };
+    pub const NOTHING: Visible =
+        Visible { sender: false, recipient: false, room: false, linkable: false, cover_like: false };
     /// A server that routes by both identities.
-    pub const BOTH: Visible = Visible { sender: true, recipient: true, room: true, linkable: true };
+    pub const BOTH: Visible = Visible { sender: true, recipient: true, room: true, linkable: true, cover_like: false };
 }
 
 /// The truth about the message behind an observation, for scoring guesses; never shown to an

@@ -589,6 +589,11 @@ fn the_x1_scenario_shows_cover_defeating_the_global_observer_that_links_onion_ro
     for a in [onion, mix, bare] {
         assert_eq!(adv(a, "global observer").pair.learned, Some(0.0), "{}: a passive observer linked a pair", a.name);
     }
+    // Every packet a phone sends is a message without cover, so watching the phone's link shows
+    // who sent each one; with cover the real packet looks like the dummies around it.
+    let passive = |a: &ArchSummary| adv(a, "global observer").sender.learned;
+    assert_eq!((passive(onion), passive(bare)), (Some(1.0), Some(1.0)));
+    assert_eq!(passive(mix), Some(0.0), "a real packet among cover gave its sender away");
     let g = |a: &ArchSummary| adv(a, "global observer + timing").clone();
     let (go, gm, gb) = (g(onion), g(mix), g(bare));
     assert!(go.messages > 300, "{} messages", go.messages);
