@@ -6,24 +6,16 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hint::black_box;
 
+#[path = "support/xorshift.rs"]
+mod xorshift;
+use xorshift::XorShift;
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use netarch::engine::ModelEvent;
 use netarch::engine::queue::EventQueue;
 
 const PENDING: usize = 1_000_000;
 const HOLDS: u64 = 2_000_000;
-
-/// A tiny generator for increments, so the bench measures the queue, not the RNG.
-struct XorShift(u64);
-impl XorShift {
-    #[inline]
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 fn filled_wheel() -> EventQueue<ModelEvent> {
     let mut q = EventQueue::new();

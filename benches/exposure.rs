@@ -10,6 +10,10 @@
 
 use std::hint::black_box;
 
+#[path = "support/xorshift.rs"]
+mod xorshift;
+use xorshift::XorShift;
+
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use netarch::observe::correlate::Correlator;
 use netarch::run::{entries, run_on};
@@ -65,23 +69,6 @@ fn whole_run(c: &mut Criterion) {
     g.bench_function("no adversaries", |b| b.iter(|| run(&none)));
     g.bench_function("six adversaries", |b| b.iter(|| run(&six)));
     g.finish();
-}
-
-/// A tiny generator, so the bench measures the correlator, not the RNG.
-struct XorShift(u64);
-impl XorShift {
-    #[inline]
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// Uniform in [0, n).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// What the correlator is fed.

@@ -101,7 +101,8 @@ fn cell(v: Option<String>) -> String {
     }
 }
 
-const STYLE: &str = "
+/// The stylesheet of every netarch report (runs and sweeps), inlined so the page is one file.
+pub(crate) const STYLE: &str = "
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif; margin: 0; color: #222; background: #fff; line-height: 1.5; }
 main { max-width: 1100px; margin: 0 auto; padding: 1.5rem; }
@@ -202,7 +203,7 @@ fn explanation(h: &mut String, raw: &RawScenario) {
 }
 
 /// The colour swatch of architecture `i`, as in every chart.
-fn swatch(i: usize) -> String {
+pub(crate) fn swatch(i: usize) -> String {
     format!("<span class=\"swatch\" style=\"background:{}\"></span>", arch_colour_hex(i))
 }
 

@@ -11,33 +11,8 @@ use std::fmt::Write;
 
 use super::aggregate::{Aggregate, Stats};
 use super::plan::{Plan, RunId, Shard};
-use crate::output::charts::{arch_colour_hex, sig3};
-use crate::output::report::escape;
-
-const STYLE: &str = "
-body { font-family: system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif; margin: 0; color: #222; background: #fff; line-height: 1.5; }
-main { max-width: 1100px; margin: 0 auto; padding: 1.5rem; }
-h1 { font-size: 1.6rem; margin: 0 0 .3rem; }
-h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
-h3 { font-size: 1.05rem; margin-bottom: .2rem; }
-.meta, .note { color: #555; }
-code, pre { font-family: ui-monospace, 'DejaVu Sans Mono', monospace; font-size: .92em; }
-pre { background: #f5f5f5; padding: .7rem; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
-table { border-collapse: collapse; margin: .5rem 0; font-size: .92rem; }
-th, td { border-bottom: 1px solid #e3e3e3; padding: .25rem .6rem; text-align: right; vertical-align: top; }
-th { background: #f5f5f5; font-weight: 600; }
-th:first-child, td:first-child { text-align: left; }
-td.na { color: #888; }
-.scroll { overflow-x: auto; }
-.swatch { display: inline-block; width: .8em; height: .8em; margin-right: .4em; vertical-align: -.05em; }
-figure { margin: 1.5rem 0; }
-figcaption { font-weight: 600; margin-bottom: .3rem; }
-figure svg { width: 100%; height: auto; border: 1px solid #eee; }
-";
-
-fn swatch(i: usize) -> String {
-    format!("<span class=\"swatch\" style=\"background:{}\"></span>", arch_colour_hex(i))
-}
+use crate::output::charts::sig3;
+use crate::output::report::{STYLE, escape, swatch};
 
 fn paragraphs(text: &str) -> String {
     text.split("\n\n")
