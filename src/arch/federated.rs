@@ -777,14 +777,10 @@ impl Federated {
 
     /// The last hop to `r` is on its way and arrives `after` from now (see `Ctx::deliver_in`).
     fn delivered(&mut self, ctx: &mut Ctx<'_>, id: MsgId, r: UserId, pushed: bool, after: SimDuration) {
-        let at = ctx.now() + after;
-        if at > ctx.window().run_end {
-            return; // still in flight when the run ends
-        }
         let m = *ctx.msg(id);
         let same = self.home[m.sender as usize] == self.home[r as usize];
-        if m.counted {
-            let latency = at.since(m.created).0;
+        if ctx.deliver_in(after, id, r, if same { 2 } else { 3 }) && m.counted {
+            let latency = (ctx.now() + after).since(m.created).0;
             let class = if same { &mut self.same } else { &mut self.cross };
             class.delivered += 1;
             class.latency_us += latency as u128;
@@ -792,7 +788,6 @@ impl Federated {
                 class.pushed.get_or_insert_with(histogram).saturating_record(latency.clamp(1, MAX_TRACKED_US));
             }
         }
-        ctx.deliver_in(after, id, r, if same { 2 } else { 3 });
     }
 
     // ---- federation ----

@@ -375,12 +375,15 @@ impl<'w> Ctx<'w> {
     /// Delivers the copy of `id` meant for `recipient` when it arrives `after` from now, once
     /// nothing can happen to it on the way (its last hop is made and nothing the model does can
     /// stop it). It costs no event: the copy is settled now with the latency it will have. A copy
-    /// that would arrive after the run ends stays in flight, as it would have.
-    pub fn deliver_in(&mut self, after: SimDuration, id: MsgId, recipient: UserId, hops: u32) {
+    /// that would arrive after the run ends stays in flight, as it would have. Returns whether the
+    /// copy was delivered.
+    pub fn deliver_in(&mut self, after: SimDuration, id: MsgId, recipient: UserId, hops: u32) -> bool {
         let at = self.now + after;
-        if at <= self.window.run_end {
+        let arrives = at <= self.window.run_end;
+        if arrives {
             self.deliver_at(at, id, recipient, hops);
         }
+        arrives
     }
 
     fn deliver_at(&mut self, at: SimTime, id: MsgId, recipient: UserId, hops: u32) {
