@@ -10,11 +10,27 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Cli, Command, RunArgs, SweepArgs};
 use crate::engine::SimError;
-use crate::output::{OutputError, table, write_run_folder};
+use crate::output::{OutputError, RUN_FOLDER, Staging, table, write_run_into};
 use crate::run::{RunResults, entries, run};
 use crate::scenario::{self, Scenario, ScenarioError, builtin, claims, presets};
 use crate::sweep::SweepError;
 use crate::sweep::plan::{Shard, SweepRequest, quote};
+
+/// Writes to standard output like `print!`, returning from the command when it fails: a closed
+/// pipe (`netarch list | head -1`) ends the command quietly, as command-line tools do.
+macro_rules! out {
+    ($($arg:tt)*) => { write_stdout(format_args!($($arg)*))? };
+}
+
+/// Writes formatted text to standard output, flushing it; see [`out!`].
+fn write_stdout(args: std::fmt::Arguments<'_>) -> Result<(), AppError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_fmt(args).and_then(|()| stdout.flush()).map_err(|error| match error.kind() {
+        std::io::ErrorKind::BrokenPipe => AppError::PipeClosed,
+        _ => AppError::Stdout(error),
+    })
+}
 
 /// Why a command failed; each variant maps to an exit code.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +50,13 @@ pub enum AppError {
     /// A sweep, merge or redraw failed (its own exit code: 2 for bad input, 130 after Ctrl-C).
     #[error(transparent)]
     Sweep(SweepError),
+    /// Whoever read standard output stopped reading (a closed pipe): not an error, exit code 0,
+    /// nothing printed. Outputs already written stay whole.
+    #[error("standard output was closed")]
+    PipeClosed,
+    /// Standard output could not be written (exit code 1).
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
 }
 
 impl From<SweepError> for AppError {
@@ -51,8 +74,10 @@ impl AppError {
     pub fn exit_code(&self) -> i32 {
         match self {
             AppError::Scenario(_) | AppError::Unknown(_) => 2,
-            AppError::Sim(_) | AppError::Output(_) => 1,
+            AppError::Output(OutputError::Refused { .. }) => 2,
+            AppError::Sim(_) | AppError::Output(_) | AppError::Stdout(_) => 1,
             AppError::Sweep(e) => e.exit_code(),
+            AppError::PipeClosed => 0,
         }
     }
 
@@ -80,8 +105,8 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
         Some(Command::Run(args)) => cmd_run(args),
         Some(Command::Check { scenario, sets }) => {
             let s = load(&scenario, &sets)?;
-            println!(
-                "ok: {} — {} users, {} architecture(s): {}",
+            out!(
+                "ok: {} — {} users, {} architecture(s): {}\n",
                 s.name(),
                 s.world.users,
                 s.archs.len(),
@@ -90,11 +115,11 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
             Ok(())
         }
         Some(Command::List) => {
-            print!("{}", list_text());
+            out!("{}", list_text());
             Ok(())
         }
         Some(Command::Explain { name }) => {
-            print!("{}", explain_text(&name)?);
+            out!("{}", explain_text(&name)?);
             Ok(())
         }
         Some(Command::Sweep(args)) => cmd_sweep(args),
@@ -105,20 +130,23 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
                 eprintln!("warning: {w}");
             }
             if !quiet {
-                println!("redrew {} file(s) in {}/", written.files.len(), folder.display());
+                out!("redrew {} file(s) in {}/\n", written.files.len(), folder.display());
                 for f in &written.files {
-                    println!("  {}", f.display());
+                    out!("  {}\n", f.display());
                 }
             }
             Ok(())
         }
         Some(Command::Schema) => {
             let schema = schemars::schema_for!(scenario::schema::RawScenario);
-            println!("{}", serde_json::to_string_pretty(&schema).expect("schema serialises"));
+            out!("{}\n", serde_json::to_string_pretty(&schema).expect("schema serialises"));
             Ok(())
         }
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "netarch", &mut std::io::stdout());
+            // Into a buffer first: clap_complete panics on a write error (a closed pipe).
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "netarch", &mut text);
+            out!("{}", String::from_utf8_lossy(&text));
             Ok(())
         }
     }
@@ -146,29 +174,28 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
         }
         .into());
     }
-    crate::sweep::plan::select(&mut s, &args.archs);
+    s.retain_archs(&args.archs);
     if args.no_adversaries {
         // The resolved scenario written with the results must say what ran.
         s.adversaries.clear();
         s.raw.adversary.clear();
     }
-    let results = run_with_progress(&s, args.quiet)?;
     let dest = args.out.clone().unwrap_or_else(|| PathBuf::from("netarch-out").join(s.name()));
-    let folder = write_run_folder(&dest, &s, &results, &reproduce_command(&args, &s))?;
+    // Before simulating: a destination that may not be replaced or cannot be written fails now.
+    let staging = Staging::new(&dest, &RUN_FOLDER)?;
+    let results = run_with_progress(&s, args.quiet)?;
+    let folder = write_run_into(staging, &s, &results, &reproduce_command(&args, &s))?;
     if !args.quiet {
-        println!("{} (seed {}): {}", s.name(), s.seed(), s.raw.title);
-        println!("{}", table::summary_table(&results));
-        println!("{}", table::reading(&results));
-        println!();
-        println!("wrote {}/", folder.display());
-        println!("  report   {}", folder.join("report.html").display());
-        println!("  charts   {}", folder.join("latency-cdf.svg").display());
+        out!("{} (seed {}): {}\n", s.name(), s.seed(), s.raw.title);
+        out!("{}\n", table::summary_table(&results));
+        out!("{}\n", table::reading(&results));
+        out!("\n");
+        out!("wrote {}/\n", folder.display());
+        out!("  report   {}\n", folder.join("report.html").display());
+        out!("  charts   {}\n", folder.join("latency-cdf.svg").display());
         // exposure.csv is written only when the scenario declares adversaries.
         let exposure = if folder.join("exposure.csv").is_file() { ", exposure.csv" } else { "" };
-        println!(
-            "  data     {} (everything), summary.csv, latency.csv{exposure}",
-            folder.join("results.json").display()
-        );
+        out!("  data     {} (everything), summary.csv, latency.csv{exposure}\n", folder.join("results.json").display());
     }
     Ok(())
 }
@@ -306,7 +333,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), AppError> {
         PathBuf::from("netarch-out").join(name)
     });
     if args.dry_run {
-        print!("{}", crate::sweep::report::plan_text(&plan, shard));
+        out!("{}", crate::sweep::report::plan_text(&plan, shard));
         return Ok(());
     }
     let opts = crate::sweep::exec::ExecOptions {
@@ -322,31 +349,31 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), AppError> {
     if args.quiet {
         return Ok(());
     }
-    println!(
-        "{} (base seed {}): {} points × {} replicates",
+    out!(
+        "{} (base seed {}): {} points × {} replicates\n",
         plan.scenario_name,
         plan.base_seed,
         plan.points(),
         plan.replicates
     );
     if done.skipped > 0 {
-        println!("{} of {} runs were already done; ran the other {}", done.skipped, done.total, done.ran);
+        out!("{} of {} runs were already done; ran the other {}\n", done.skipped, done.total, done.ran);
     }
-    println!("ran {} run(s) in {:.1} s", done.ran, started.elapsed().as_secs_f64());
+    out!("ran {} run(s) in {:.1} s\n", done.ran, started.elapsed().as_secs_f64());
     match &done.outputs {
         Some(w) => {
             for warning in &w.warnings {
                 eprintln!("warning: {warning}");
             }
-            println!();
-            print!("{}", crate::sweep::report::terminal_summary(&plan, &w.aggregates));
-            println!();
-            print_sweep_folder(&done.folder);
+            out!("\n");
+            out!("{}", crate::sweep::report::terminal_summary(&plan, &w.aggregates));
+            out!("\n");
+            print_sweep_folder(&done.folder)?;
         }
         None => {
             let s = shard.expect("a folder without outputs is a shard");
-            println!("shard {}/{} done: {} runs in {}/", s.index, s.count, done.total, done.folder.display());
-            println!("when every shard is done: netarch merge <the {} shard folders> --out <folder>", s.count);
+            out!("shard {}/{} done: {} runs in {}/\n", s.index, s.count, done.total, done.folder.display());
+            out!("when every shard is done: netarch merge <the {} shard folders> --out <folder>\n", s.count);
         }
     }
     Ok(())
@@ -366,22 +393,23 @@ fn cmd_merge(folders: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> Result<(
         eprintln!("warning: {warning}");
     }
     if !quiet {
-        println!("merged {} folder(s): {} runs", merged.inputs, merged.runs);
-        print_sweep_folder(&merged.folder);
+        out!("merged {} folder(s): {} runs\n", merged.inputs, merged.runs);
+        print_sweep_folder(&merged.folder)?;
     }
     Ok(())
 }
 
-fn print_sweep_folder(folder: &std::path::Path) {
+fn print_sweep_folder(folder: &std::path::Path) -> Result<(), AppError> {
     use crate::sweep::layout;
-    println!("wrote {}/", folder.display());
-    println!("  report   {}", folder.join(layout::REPORT).display());
-    println!("  charts   {}/", folder.join(layout::CHARTS).display());
-    println!(
-        "  data     {} (one row per run, architecture and metric), {}",
+    out!("wrote {}/\n", folder.display());
+    out!("  report   {}\n", folder.join(layout::REPORT).display());
+    out!("  charts   {}/\n", folder.join(layout::CHARTS).display());
+    out!(
+        "  data     {} (one row per run, architecture and metric), {}\n",
         folder.join(layout::TIDY).display(),
         layout::AGGREGATE
     );
+    Ok(())
 }
 
 /// The command line as given, with `--resume` added: what continues an interrupted sweep.

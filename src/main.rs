@@ -10,6 +10,10 @@ use netarch::scenario::ScenarioError;
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = execute(cli) {
+        if matches!(e, AppError::PipeClosed) {
+            // The reader went away (`netarch list | head -1`): a quiet, successful end.
+            std::process::exit(0);
+        }
         report(&e);
         std::process::exit(e.exit_code());
     }

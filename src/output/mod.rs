@@ -2,10 +2,12 @@
 //!
 //! A run folder is written whole or not at all: everything goes into a hidden temporary folder
 //! beside the destination, which is renamed into place only when every file is complete. An
-//! interrupted or failed run leaves the previous folder (if any) untouched.
+//! interrupted or failed run leaves the previous folder (if any) untouched, and a destination
+//! that is not a run folder netarch wrote is never replaced ([`destination`]).
 
 pub mod charts;
 pub mod csv;
+pub mod destination;
 pub mod json;
 pub mod report;
 pub mod table;
@@ -14,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::run::RunResults;
 use crate::scenario::Scenario;
+pub use destination::{FolderKind, Staging};
 
 /// Why outputs could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,15 @@ pub enum OutputError {
         /// Why.
         message: String,
     },
+    /// The destination holds something netarch must not replace (exit code 2: choose another
+    /// `--out`).
+    #[error("{}: {message}", .path.display())]
+    Refused {
+        /// The destination.
+        path: PathBuf,
+        /// What is there, and how to proceed.
+        message: String,
+    },
     /// A results file does not read back as one this version wrote.
     #[error("cannot read back {path}: {message}")]
     Unreadable {
@@ -47,65 +59,6 @@ pub enum OutputError {
 /// Wraps an I/O result with the path it concerns.
 pub fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T, OutputError> {
     r.map_err(|error| OutputError::Io { path: path.to_path_buf(), error })
-}
-
-/// A folder being written: files go into a temporary sibling until [`Staging::commit`].
-pub struct Staging {
-    tmp: PathBuf,
-    dest: PathBuf,
-}
-
-impl Staging {
-    /// Starts writing the folder `dest` (its parent is created if missing).
-    pub fn new(dest: &Path) -> Result<Staging, OutputError> {
-        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        io(parent, std::fs::create_dir_all(parent))?;
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
-        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-        if tmp.exists() {
-            io(&tmp, std::fs::remove_dir_all(&tmp))?;
-        }
-        io(&tmp, std::fs::create_dir_all(&tmp))?;
-        Ok(Staging { tmp, dest: dest.to_path_buf() })
-    }
-
-    /// The temporary folder files are written into.
-    pub fn dir(&self) -> &Path {
-        &self.tmp
-    }
-
-    /// Writes one file into the folder.
-    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), OutputError> {
-        let path = self.tmp.join(name);
-        if let Some(parent) = path.parent() {
-            io(parent, std::fs::create_dir_all(parent))?;
-        }
-        io(&path, std::fs::write(&path, bytes))
-    }
-
-    /// Moves the complete folder into place, replacing a previous one.
-    pub fn commit(mut self) -> Result<PathBuf, OutputError> {
-        let dest = self.dest.clone();
-        if dest.exists() {
-            let old = self.tmp.with_extension("old");
-            io(&dest, std::fs::rename(&dest, &old))?;
-            io(&dest, std::fs::rename(&self.tmp, &dest))?;
-            io(&old, std::fs::remove_dir_all(&old))?;
-        } else {
-            io(&dest, std::fs::rename(&self.tmp, &dest))?;
-        }
-        self.tmp = PathBuf::new();
-        Ok(dest)
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        // Not committed: leave nothing half-written behind.
-        if !self.tmp.as_os_str().is_empty() {
-            let _ = std::fs::remove_dir_all(&self.tmp);
-        }
-    }
 }
 
 /// The data files of a run folder, by name, as bytes (deterministic for a given scenario and
@@ -162,7 +115,17 @@ pub fn write_run_folder(
     results: &RunResults,
     command: &str,
 ) -> Result<PathBuf, OutputError> {
-    let staging = Staging::new(dest)?;
+    write_run_into(Staging::new(dest, &RUN_FOLDER)?, scenario, results, command)
+}
+
+/// Writes a whole run folder through a [`Staging`] taken before the run (so a destination that
+/// cannot be written fails before anything is simulated) and returns the folder's path.
+pub fn write_run_into(
+    staging: Staging,
+    scenario: &Scenario,
+    results: &RunResults,
+    command: &str,
+) -> Result<PathBuf, OutputError> {
     let text = json::results_json_with_command(scenario, results, command);
     // Charts and report are drawn from the file's text, as `netarch plot` redraws them.
     let file = json::RunFile::parse(&text)
@@ -172,6 +135,38 @@ pub fn write_run_folder(
     }
     draw_run(staging.dir(), &file)?;
     staging.commit()
+}
+
+/// A run folder: what `netarch run` writes, and what it may replace.
+pub static RUN_FOLDER: FolderKind = FolderKind { noun: "a run folder", recognise: recognise_run_folder };
+
+/// The files of a run folder, besides its charts.
+const RUN_FILES: [&str; 5] = ["results.json", "summary.csv", "latency.csv", "exposure.csv", "report.html"];
+
+/// `Ok` for a run folder netarch wrote, holding nothing else; otherwise what is there.
+fn recognise_run_folder(dir: &Path) -> Result<(), String> {
+    if dir.join("sweep.json").exists() {
+        return Err("holds a sweep (sweep.json); a run never replaces a sweep folder".into());
+    }
+    let results = dir.join("results.json");
+    let written_by_netarch = std::fs::read(&results)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|v| v.get("netarch_version").is_some_and(serde_json::Value::is_string));
+    if !written_by_netarch {
+        return Err(destination::foreign_folder(dir));
+    }
+    destination::only_entries(dir, |name, is_dir| {
+        if is_dir {
+            return false;
+        }
+        let chart = name
+            .strip_suffix(".svg")
+            .or_else(|| name.strip_suffix(".png"))
+            .is_some_and(|stem| charts::RUN_CHART_STEMS.contains(&stem));
+        chart || RUN_FILES.contains(&name) || name.starts_with(".tmp-")
+    })
+    .map_err(|what| format!("is a run folder that also {what}, which netarch did not write"))
 }
 
 /// Draws a run's charts (SVG and PNG) and writes its `report.html` into `dir` from its results

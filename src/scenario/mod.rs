@@ -62,6 +62,17 @@ impl Scenario {
     pub fn seed(&self) -> u64 {
         self.raw.seed
     }
+
+    /// Keeps only the architectures labelled in `labels` (all when empty), in scenario order,
+    /// in the resolved file too: what is written with the results describes what ran.
+    pub fn retain_archs(&mut self, labels: &[String]) {
+        if labels.is_empty() {
+            return;
+        }
+        self.archs.retain(|a| labels.contains(&a.name));
+        // After resolution every [[arch]] entry carries its label.
+        self.raw.arch.retain(|a| a.name.as_ref().is_some_and(|n| labels.contains(n)));
+    }
 }
 
 /// Scenario text and where it came from.

@@ -233,6 +233,9 @@ fn prepare(folder: &Path, doc: &SweepDoc, resume: bool) -> Result<Vec<RunId>, Sw
     let refuse = |message: String| Err(SweepError::Folder { path: folder.to_path_buf(), message });
     let mut done = Vec::new();
     let mut keep_plan_file = false;
+    if folder.exists() && !folder.is_dir() {
+        return refuse("is a file, not a folder; netarch never moves a file, so choose another --out".into());
+    }
     if plan_path.is_file() {
         let old_text = io(&plan_path, std::fs::read_to_string(&plan_path))?;
         let old: Option<SweepDoc> = serde_json::from_str(&old_text).ok();

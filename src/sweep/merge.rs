@@ -10,8 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::exec::read_all;
 use super::redraw::{Written, write_outputs};
+use super::tidy::parse_run;
 use super::{SweepDoc, SweepError, io, layout, runs_present};
 use crate::output::Staging;
 
@@ -86,16 +86,19 @@ pub fn merge(folders: &[PathBuf], out: &Path) -> Result<MergeSummary, SweepError
         return Err(SweepError::Merge(missing_message(&plan, &docs, &missing)));
     }
 
-    let staging = Staging::new(out)?;
+    let staging = Staging::new(out, &super::SWEEP_FOLDER)?;
     let merged = SweepDoc { plan: plan.clone(), shard: None };
     staging.write(layout::PLAN, merged.to_json().as_bytes())?;
+    let mut runs = Vec::with_capacity(holder.len());
     for (k, h) in holder.iter().enumerate() {
         let id = plan.run_id(k as u64);
         let from = folders[h.expect("every run is held")].join(layout::POINTS).join(id.file_name());
         let bytes = io(&from, std::fs::read(&from))?;
+        // Checked where it lies, so an error names the shard's file, not the staging copy.
+        let text = String::from_utf8_lossy(&bytes);
+        runs.push(parse_run(&text, &plan, id).map_err(|message| SweepError::Corrupt { path: from.clone(), message })?);
         staging.write(&format!("{}/{}", layout::POINTS, id.file_name()), &bytes)?;
     }
-    let runs = read_all(staging.dir(), &plan)?;
     let outputs = write_outputs(staging.dir(), &plan, &runs, true)?;
     let folder = staging.commit()?;
     let outputs = Written { files: outputs.files.iter().map(|p| rebase(p, out)).collect(), ..outputs };

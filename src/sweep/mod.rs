@@ -74,7 +74,8 @@ pub enum SweepError {
         /// The system's reason.
         error: std::io::Error,
     },
-    /// A results file that this version cannot read (exit code 1).
+    /// A sweep or run file that this version cannot read, or whose values are out of range
+    /// (exit code 2: bad input).
     #[error("{}: {message}", .path.display())]
     Corrupt {
         /// The file.
@@ -106,7 +107,12 @@ impl SweepError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            SweepError::Scenario(_) | SweepError::Spec { .. } | SweepError::Folder { .. } | SweepError::Merge(_) => 2,
+            SweepError::Scenario(_)
+            | SweepError::Spec { .. }
+            | SweepError::Folder { .. }
+            | SweepError::Merge(_)
+            | SweepError::Corrupt { .. }
+            | SweepError::Output(OutputError::Refused { .. }) => 2,
             SweepError::Interrupted { .. } => 130,
             _ => 1,
         }
@@ -177,20 +183,117 @@ impl SweepDoc {
         text
     }
 
-    /// Reads `sweep.json` from a folder.
+    /// Reads `sweep.json` from a folder and checks it as any input is checked (an edited file
+    /// with an empty `vary` is refused, not run).
     pub fn read(folder: &Path) -> Result<SweepDoc, SweepError> {
+        if !folder.is_dir() {
+            let what = if folder.exists() { "is not a folder" } else { "does not exist" };
+            return Err(SweepError::Folder {
+                path: folder.to_path_buf(),
+                message: format!("{what}; name a folder written by `netarch sweep` (it holds sweep.json)"),
+            });
+        }
         let path = folder.join(layout::PLAN);
+        if !path.is_file() {
+            return Err(SweepError::Folder {
+                path: folder.to_path_buf(),
+                message: "is not a sweep folder (no sweep.json); name a folder written by `netarch sweep`".into(),
+            });
+        }
         let text = io(&path, std::fs::read_to_string(&path))?;
-        serde_json::from_str(&text).map_err(|e| SweepError::Corrupt {
-            path,
+        let doc: SweepDoc = serde_json::from_str(&text).map_err(|e| SweepError::Corrupt {
+            path: path.clone(),
             message: format!("not a sweep plan this netarch version can read ({e})"),
-        })
+        })?;
+        doc.check().map_err(|(key, message)| SweepError::Corrupt {
+            path,
+            message: format!("`{key}`: {message}; was the file edited? run the sweep again to rewrite it"),
+        })?;
+        Ok(doc)
+    }
+
+    /// Checks what the types cannot: the key and message of the first value out of range.
+    fn check(&self) -> Result<(), (String, String)> {
+        let p = &self.plan;
+        let bad = |key: String, message: &str| Err((key, message.to_owned()));
+        if p.vary.is_empty() {
+            return bad("plan.vary".into(), "is empty: a sweep varies at least one key");
+        }
+        for (i, v) in p.vary.iter().enumerate() {
+            if v.key.trim().is_empty() {
+                return bad(format!("plan.vary[{i}].key"), "is empty");
+            }
+            if v.values.is_empty() {
+                return bad(format!("plan.vary[{i}].values"), "is empty: a varied key has at least one value");
+            }
+        }
+        if p.vary.iter().try_fold(1u64, |n, v| n.checked_mul(v.values.len() as u64)).is_none() {
+            return bad("plan.vary".into(), "has more points than can be counted");
+        }
+        if p.replicates == 0 {
+            return bad("plan.replicates".into(), "is 0: every point runs at least once");
+        }
+        if p.points().checked_mul(p.replicates as u64).is_none() {
+            return bad("plan.replicates".into(), "makes more runs than can be counted");
+        }
+        if p.archs.is_empty() {
+            return bad("plan.archs".into(), "is empty: a sweep runs at least one architecture");
+        }
+        if p.kinds.len() != p.archs.len() {
+            return bad("plan.kinds".into(), "does not list one kind per architecture in `plan.archs`");
+        }
+        if let Some(s) = self.shard
+            && (s.count == 0 || s.index >= s.count)
+        {
+            return bad("shard".into(), "needs 0 ≤ index < count");
+        }
+        Ok(())
     }
 
     /// The runs this folder is meant to hold, in run order.
     pub fn own_runs(&self) -> Vec<RunId> {
         (0..self.plan.runs()).filter(|&k| self.shard.is_none_or(|s| s.owns(k))).map(|k| self.plan.run_id(k)).collect()
     }
+}
+
+/// A finished sweep folder: what `netarch merge` writes, and what it may replace.
+pub static SWEEP_FOLDER: crate::output::FolderKind =
+    crate::output::FolderKind { noun: "a finished sweep folder", recognise: recognise_finished_sweep };
+
+/// `Ok` for a sweep folder netarch wrote whose runs are all done, holding nothing else.
+fn recognise_finished_sweep(dir: &Path) -> Result<(), String> {
+    if dir.join("results.json").exists() && !dir.join(layout::PLAN).exists() {
+        return Err("holds a run (results.json); a merge never replaces a run folder".into());
+    }
+    let doc = SweepDoc::read(dir).map_err(|e| match e {
+        SweepError::Folder { .. } => crate::output::destination::foreign_folder(dir),
+        other => format!("holds a sweep.json that does not read back ({other})"),
+    })?;
+    let own = doc.own_runs().len();
+    let present = runs_present(dir, &doc.plan).map_err(|e| e.to_string())?.len();
+    if present < own {
+        return Err(format!("holds an unfinished sweep ({present} of {own} runs done), which is never replaced"));
+    }
+    let tmp = |name: &str| name.starts_with(TMP_PREFIX);
+    crate::output::destination::only_entries(dir, |name, is_dir| match (name, is_dir) {
+        (layout::POINTS | layout::CHARTS, true) => true,
+        (layout::PLAN | layout::TIDY | layout::AGGREGATE | layout::REPORT, false) => true,
+        (name, false) => tmp(name),
+        _ => false,
+    })
+    .map_err(|what| format!("is a sweep folder that also {what}, which netarch did not write"))?;
+    crate::output::destination::only_entries(&dir.join(layout::POINTS), |name, is_dir| {
+        !is_dir && (RunId::from_file_name(name).is_some() || tmp(name))
+    })
+    .map_err(|what| format!("is a sweep folder whose {}/ also {what}", layout::POINTS))?;
+    let charts = dir.join(layout::CHARTS);
+    if charts.is_dir() {
+        crate::output::destination::only_entries(&charts, |name, is_dir| {
+            !is_dir && (name.ends_with(".svg") || name.ends_with(".png") || tmp(name))
+        })
+        .map_err(|what| format!("is a sweep folder whose {}/ also {what}", layout::CHARTS))?;
+    }
+    Ok(())
 }
 
 /// The runs whose results files are present in `folder/points`, checked against the plan

@@ -538,9 +538,7 @@ pub fn quote(word: &str) -> String {
 
 /// Keeps only the architectures labelled in `labels` (all when empty), in scenario order.
 pub fn select(s: &mut Scenario, labels: &[String]) {
-    if !labels.is_empty() {
-        s.archs.retain(|a| labels.contains(&a.name));
-    }
+    s.retain_archs(labels);
 }
 
 /// Resolves a sweep request and its scenario into a plan, checking every point's scenario.

@@ -269,6 +269,10 @@ pub fn render_svgs(set: &ChartSet) -> Result<Vec<RenderedChart>, ChartError> {
     Ok(out)
 }
 
+/// The file stems of every chart a run folder can hold (each as `.svg` and `.png`): what a run
+/// folder may contain besides its data files.
+pub const RUN_CHART_STEMS: [&str; 4] = ["latency-cdf", "delivery", "cost", "exposure"];
+
 /// Writes every chart of `set` into `dir` (which must exist) as `<stem>.svg` and `<stem>.png`,
 /// in report order, and returns them with their SVG text for the report.
 pub fn write_set(dir: &Path, set: &ChartSet) -> Result<Vec<WrittenChart>, ChartError> {
