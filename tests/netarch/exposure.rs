@@ -168,8 +168,8 @@ fn on_a_complete_graph_with_uniform_choice_the_disclosure_attack_scores_at_chanc
     let tolerance = 4.0 * (chance * (1.0 - chance) / names).sqrt();
     assert!(right / names <= chance + tolerance, "{right} right of {names} names; chance ≤ {chance:.3}: {d:?}");
     assert!(wrong > 5.0 * right, "wrong names do not pass for right ones: {d:?}");
-    // Before issue 9 every correspondent counted as identified at its first message here (no
-    // non-contact was left to beat it).
+    // Before issue 9 any correspondent seen once around its target counted as identified here
+    // (62% of the pairs, at the first message): no non-contact was left to beat it.
     assert!(share(d.identified) < 0.2, "{d:?}");
 }
 
@@ -221,6 +221,13 @@ fn a_single_compromised_relay_never_learns_both_ends_and_all_relays_learn_every_
 /// Feeds the analysis by hand: `k` devices upload at the same instant with the same size, then
 /// one message leaves towards a recipient.
 fn entropy_with_candidates(k: u32) -> f64 {
+    entropy_and_certainty(k, false).0
+}
+
+/// As [`entropy_with_candidates`]; with `direct`, the message that reaches the recipient comes
+/// straight from device 0 (a device-to-device hop), so the observer sees its sender. Returns the
+/// entropy and the share linked with certainty.
+fn entropy_and_certainty(k: u32, direct: bool) -> (f64, f64) {
     let s = scenario("name = \"t\"\nduration = \"1h\"\n[world]\nusers = 50\n[[arch]]\nkind = \"centralized\"\n");
     let world = World::generate(s.world.clone(), 1);
     let spec = AdversarySpec {
@@ -260,7 +267,7 @@ fn entropy_with_candidates(k: u32) -> f64 {
     for u in 0..k {
         x.observe(&hop(1_000_000, u, server, u as u64, u), &kinds);
     }
-    x.observe(&hop(1_050_000, server, 49, 0, 0), &kinds);
+    x.observe(&hop(1_050_000, if direct { 0 } else { server }, 49, 0, 0), &kinds);
     for u in 0..k {
         x.retired(
             &Truth { serial: u as u64, sender: u, recipient: Some(49), room: None, counted: true },
@@ -270,7 +277,7 @@ fn entropy_with_candidates(k: u32) -> f64 {
     let out = x.finish();
     let a = out[0].anonymity.clone().expect("a correlating adversary has an anonymity summary");
     assert_eq!(a.messages, 1);
-    a.mean_entropy_bits.unwrap()
+    (a.mean_entropy_bits.unwrap(), a.linked_with_certainty.unwrap())
 }
 
 #[test]
@@ -279,6 +286,15 @@ fn k_indistinguishable_candidates_leave_log2_k_bits_and_one_leaves_none() {
         let h = entropy_with_candidates(k);
         assert!((h - (k as f64).log2()).abs() < 1e-9, "k = {k}: {h} bits");
     }
+}
+
+#[test]
+fn a_message_seen_leaving_its_senders_device_has_no_anonymity_left_whatever_the_timing_issue_9() {
+    // The same five indistinguishable uploads, but the message reaches the recipient straight from
+    // device 0: the observer saw its sender, so the timing crowd no longer hides it.
+    assert!((entropy_and_certainty(5, false).0 - 5f64.log2()).abs() < 1e-9);
+    assert_eq!(entropy_and_certainty(5, false).1, 0.0);
+    assert_eq!(entropy_and_certainty(5, true), (0.0, 1.0));
 }
 
 #[test]
