@@ -31,7 +31,6 @@ use crate::observe::graph::{
 use crate::observe::knowledge::{FragInfo, IntSet, Knowledge, LOOSE, LazyRecords, MsgRecord, MsgTable, Seen};
 use crate::observe::{NodeKind, NodeKinds, Observation, ObservationSink, Truth};
 use crate::time::SimTime;
-use crate::world::social::Contacts;
 use crate::world::{UserId, World};
 
 /// Counters of one adversary, per message sent after the warm-up.
@@ -280,7 +279,7 @@ impl ExposureAnalysis<'_> {
             let (from_held, to_held) = ((held_from >> i) & 1 != 0, (held_to >> i) & 1 != 0);
             let a = &mut self.advs[i];
             let column = a.column.expect("only adversaries with something to watch are dispatched");
-            a.observe(obs, &mut msg, column, from_held, to_held, users, &self.world.contacts);
+            a.observe(obs, &mut msg, column, from_held, to_held, users);
         }
     }
 }
@@ -348,7 +347,6 @@ impl<'w> AdversaryRun<'w> {
         from_held: bool,
         to_held: bool,
         users: u32,
-        contacts: &Contacts,
     ) {
         let (from, to) = (obs.from, obs.to);
         let addresses = self.spec.addresses;
@@ -377,7 +375,8 @@ impl<'w> AdversaryRun<'w> {
             let exit = self.correlator.is_some() && dst_device.is_some();
             let rec = msg.record(me);
             if self.know.absorb_outside(rec, src_device, dst_device, exit) {
-                self.correlate(obs, rec, LOOSE, dst_device, contacts);
+                // A device-to-device hop shows both ends at once: the sender is its source.
+                self.correlate(obs, rec, LOOSE, dst_device, src_device);
             }
             return;
         }
@@ -425,12 +424,18 @@ impl<'w> AdversaryRun<'w> {
             }
         }
         if filed.first_exit {
-            self.correlate(obs, rec, frag, handle, contacts);
+            // What it already tied to this fragment: a sender read, or the device it left from.
+            let info = self.know.info(frag);
+            self.correlate(obs, rec, frag, handle, info.sender_id.or(info.sender_addr));
         }
     }
 
     /// Correlates the first hop of a message that shows its recipient side (once per message),
-    /// and feeds the disclosure attack.
+    /// and feeds the disclosure attack. `known_sender` is the sender the adversary has already
+    /// tied to this message (read, or seen leaving its device): then the message has no anonymity
+    /// left against it (entropy 0, linked with certainty), and the disclosure attack takes that
+    /// sender as the only candidate instead of its statistical guess. The correlator still sees
+    /// the exit, so that its timing model learns from every message alike.
     #[inline(never)]
     fn correlate(
         &mut self,
@@ -438,12 +443,15 @@ impl<'w> AdversaryRun<'w> {
         rec: &mut MsgRecord,
         frag: u32,
         handle: Option<UserId>,
-        contacts: &Contacts,
+        known_sender: Option<UserId>,
     ) {
         let t = &obs.truth;
         let outcome = self.correlator.as_mut().expect("checked").exit(obs.time, obs.bytes, t.serial);
         if t.counted {
-            self.anonymity.record(outcome.entropy, outcome.top.map_or(0.0, |t| t.1));
+            match known_sender {
+                Some(_) => self.anonymity.record(0.0, 1.0),
+                None => self.anonymity.record(outcome.entropy, outcome.top.map_or(0.0, |t| t.1)),
+            }
         }
         if let Some((u, p)) = outcome.top
             && p >= self.spec.confidence
@@ -454,13 +462,15 @@ impl<'w> AdversaryRun<'w> {
             && s.wants(v)
         {
             let sender = t.room.is_none().then_some(t.sender);
+            let known = known_sender.as_slice();
             match self.receivers.as_mut() {
+                _ if !known.is_empty() => s.delivery(v, sender, known),
                 // Without addresses: whoever it delivered to in the window was online.
                 Some(r) => {
                     r.evict(obs.time);
-                    s.delivery(v, sender, r.users(), contacts);
+                    s.delivery(v, sender, r.users());
                 }
-                None => s.delivery(v, sender, self.correlator.as_ref().expect("checked").candidates(), contacts),
+                None => s.delivery(v, sender, self.correlator.as_ref().expect("checked").candidates()),
             }
         }
     }
@@ -700,6 +710,7 @@ impl AdversaryExposure {
             ("disclosure_targets", sda(Some(d.targets as f64))),
             ("disclosure_pairs", sda(Some(d.pairs as f64))),
             ("disclosure_identified", sda(d.identified)),
+            ("disclosure_wrongly_identified", sda(d.wrongly_identified)),
             ("disclosure_median_messages", sda(d.median_messages_to_identify)),
             ("disclosure_mean_messages", sda(d.mean_messages_to_identify)),
             ("disclosure_identified_within_5", sda(d.identified_within_5)),

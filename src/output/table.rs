@@ -132,7 +132,7 @@ pub fn exposure_table(r: &RunResults) -> Option<String> {
     }
     Some(format!(
         "{t}\nExposure: % of messages whose sender-recipient pair (P), sender (S) and recipient (R) each adversary \
-         learned; H: median anonymity left against its timing model, bits; n/a: nothing to watch. exposure.csv has every metric."
+         learned; H: median anonymity left against what it read and timed, bits; n/a: nothing to watch. exposure.csv has every metric."
     ))
 }
 
@@ -192,7 +192,7 @@ fn exposure_reading(r: &RunResults) -> Vec<String> {
         if let Some((a, e)) = seen.iter().find(|(_, e)| e.anonymity.as_ref().is_some_and(|x| x.messages > 0)) {
             let an = e.anonymity.as_ref().expect("checked");
             line.push_str(&format!(
-                " Against its timing model the median message on {} keeps {:.1} bits of anonymity (about {:.0} equally likely senders of {:.0}); {} are linked with near certainty.",
+                " Against what it read and timed, the median message on {} keeps {:.1} bits of anonymity (about {:.0} equally likely senders of {:.0}); {} are linked with near certainty.",
                 a.name,
                 an.median_entropy_bits.unwrap_or(0.0),
                 an.median_entropy_bits.unwrap_or(0.0).exp2().min(an.max_entropy_bits.exp2()),

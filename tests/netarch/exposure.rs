@@ -79,6 +79,100 @@ fn the_operator_learns_every_pair_without_sealed_sender_and_no_sender_identity_w
     assert_eq!(blind.addresses.identified, Some(0.0));
 }
 
+/// A correlating operator that keeps no connection logs, with sealed sender off and on.
+const BLIND_CORRELATING: &str = r#"
+name = "t"
+duration = "3h"
+warmup = "20min"
+cooldown = "1h"
+[world]
+users = 300
+[[arch]]
+kind = "centralized"
+name = "off"
+sealed_sender = false
+[[arch]]
+kind = "centralized"
+name = "on"
+sealed_sender = true
+[[adversary]]
+kind = "operator"
+name = "blind op + timing"
+mode = "correlating"
+addresses = false
+"#;
+
+#[test]
+fn an_operator_that_reads_every_sender_leaves_no_anonymity_and_discloses_every_pair_issue_9() {
+    let r = run_all(&scenario(BLIND_CORRELATING));
+    let off = adv(arch(&r, "off"), "blind op + timing");
+    assert_eq!((off.sender.identity, off.pair.learned), (Some(1.0), Some(1.0)));
+    // It read the sender of every message whose recipient it saw: one candidate, no entropy.
+    let a = off.anonymity.clone().unwrap();
+    assert_eq!(a.messages, off.messages, "every message reaches the server");
+    assert_eq!((a.mean_entropy_bits, a.p90_entropy_bits), (Some(0.0), Some(0.0)));
+    assert_eq!((a.mean_degree, a.linked_with_certainty), (Some(0.0), Some(1.0)));
+    assert_eq!(a.mean_anonymity_set, Some(1.0));
+    // Sealed sender on: it reads no sender and, without addresses, times no entry, so each message
+    // could come from anyone: log2 N bits, as before.
+    let on = adv(arch(&r, "on"), "blind op + timing");
+    let b = on.anonymity.clone().unwrap();
+    assert_eq!(on.sender.identity, Some(0.0));
+    assert!((b.mean_entropy_bits.unwrap() - 300f64.log2()).abs() < 1e-9, "{b:?}");
+    assert_eq!(b.linked_with_certainty, Some(0.0));
+    // The disclosure attack knows each sender when it reads it: every correspondent at its first
+    // message, nobody named wrongly; with sealed sender on it has only the statistics.
+    let (d_off, d_on) = (off.disclosure.clone().unwrap(), on.disclosure.clone().unwrap());
+    assert!(d_off.pairs > 100, "{d_off:?}");
+    assert_eq!((d_off.identified, d_off.wrongly_identified), (Some(1.0), Some(0.0)), "{d_off:?}");
+    assert_eq!(d_off.median_messages_to_identify, Some(1.0));
+    assert!(share(d_on.identified) < 0.5, "{d_on:?}");
+    assert!(share(d_on.wrongly_identified) > 0.0, "{d_on:?}");
+}
+
+/// Everyone may write to everyone, uniformly, and is always online (so who is online says
+/// nothing about who writes): the disclosure attack has nothing to learn.
+const NULL_WORLD: &str = r#"
+name = "t"
+duration = "4h"
+warmup = "20min"
+cooldown = "1h"
+[world]
+users = 300
+availability = { always_online = 1.0 }
+social = { model = "complete" }
+[[arch]]
+kind = "centralized"
+sealed_sender = true
+[[adversary]]
+kind = "operator"
+name = "blind op + timing"
+mode = "correlating"
+addresses = false
+"#;
+
+#[test]
+fn on_a_complete_graph_with_uniform_choice_the_disclosure_attack_scores_at_chance_issue_9() {
+    let r = run_all(&scenario(NULL_WORLD));
+    let op = adv(&r.archs[0], "blind op + timing");
+    let d = op.disclosure.clone().unwrap();
+    let pairs = d.pairs as f64;
+    let (right, wrong) = (share(d.identified) * pairs, share(d.wrongly_identified) * pairs);
+    // Candidates do not depend on who writes, so each user the attack names is one of the target's
+    // correspondents so far with probability (correspondents so far) / (N - 1), at most the
+    // target's correspondents over the run: on average pairs / targets. The right share of the
+    // names is a binomial proportion over right + wrong names; allow four standard deviations.
+    let names = right + wrong;
+    assert!(names > 200.0, "{d:?}");
+    let chance = pairs / d.targets as f64 / 299.0;
+    let tolerance = 4.0 * (chance * (1.0 - chance) / names).sqrt();
+    assert!(right / names <= chance + tolerance, "{right} right of {names} names; chance ≤ {chance:.3}: {d:?}");
+    assert!(wrong > 5.0 * right, "wrong names do not pass for right ones: {d:?}");
+    // Before issue 9 any correspondent seen once around its target counted as identified here
+    // (62% of the pairs, at the first message): no non-contact was left to beat it.
+    assert!(share(d.identified) < 0.2, "{d:?}");
+}
+
 /// Onion routing and P2P over Tor without relay failures, against one compromised machine and
 /// against all of them.
 const ONION: &str = r#"
@@ -127,6 +221,13 @@ fn a_single_compromised_relay_never_learns_both_ends_and_all_relays_learn_every_
 /// Feeds the analysis by hand: `k` devices upload at the same instant with the same size, then
 /// one message leaves towards a recipient.
 fn entropy_with_candidates(k: u32) -> f64 {
+    entropy_and_certainty(k, false).0
+}
+
+/// As [`entropy_with_candidates`]; with `direct`, the message that reaches the recipient comes
+/// straight from device 0 (a device-to-device hop), so the observer sees its sender. Returns the
+/// entropy and the share linked with certainty.
+fn entropy_and_certainty(k: u32, direct: bool) -> (f64, f64) {
     let s = scenario("name = \"t\"\nduration = \"1h\"\n[world]\nusers = 50\n[[arch]]\nkind = \"centralized\"\n");
     let world = World::generate(s.world.clone(), 1);
     let spec = AdversarySpec {
@@ -166,7 +267,7 @@ fn entropy_with_candidates(k: u32) -> f64 {
     for u in 0..k {
         x.observe(&hop(1_000_000, u, server, u as u64, u), &kinds);
     }
-    x.observe(&hop(1_050_000, server, 49, 0, 0), &kinds);
+    x.observe(&hop(1_050_000, if direct { 0 } else { server }, 49, 0, 0), &kinds);
     for u in 0..k {
         x.retired(
             &Truth { serial: u as u64, sender: u, recipient: Some(49), room: None, counted: true },
@@ -176,7 +277,7 @@ fn entropy_with_candidates(k: u32) -> f64 {
     let out = x.finish();
     let a = out[0].anonymity.clone().expect("a correlating adversary has an anonymity summary");
     assert_eq!(a.messages, 1);
-    a.mean_entropy_bits.unwrap()
+    (a.mean_entropy_bits.unwrap(), a.linked_with_certainty.unwrap())
 }
 
 #[test]
@@ -185,6 +286,15 @@ fn k_indistinguishable_candidates_leave_log2_k_bits_and_one_leaves_none() {
         let h = entropy_with_candidates(k);
         assert!((h - (k as f64).log2()).abs() < 1e-9, "k = {k}: {h} bits");
     }
+}
+
+#[test]
+fn a_message_seen_leaving_its_senders_device_has_no_anonymity_left_whatever_the_timing_issue_9() {
+    // The same five indistinguishable uploads, but the message reaches the recipient straight from
+    // device 0: the observer saw its sender, so the timing crowd no longer hides it.
+    assert!((entropy_and_certainty(5, false).0 - 5f64.log2()).abs() < 1e-9);
+    assert_eq!(entropy_and_certainty(5, false).1, 0.0);
+    assert_eq!(entropy_and_certainty(5, true), (0.0, 1.0));
 }
 
 #[test]
