@@ -9,6 +9,7 @@ pub mod csv;
 pub mod json;
 pub mod report;
 pub mod table;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 

@@ -9,6 +9,8 @@ use std::ops::Range;
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use toml::de::{DeTable, DeValue};
 
+use crate::output::text::printable;
+
 /// One step of a key's path: a table key or an array index.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Seg {
@@ -195,15 +197,27 @@ pub fn frame(file: &str, text: &str, problem: Problem, overridden: &[KeyPath]) -
         None if from_cli => (format!("{file} (value from --set)"), None),
         None => (file.to_owned(), None),
     };
+    // Keys, messages and the snippet go to the terminal: control characters are shown, not sent.
     ScenarioDiagnostic {
-        location,
-        key: problem.path.to_string(),
-        message: problem.message,
-        source_code: NamedSource::new(file, text.to_owned()),
+        location: printable(&location).into_owned(),
+        key: printable(&problem.path.to_string()).into_owned(),
+        message: printable(&problem.message).into_owned(),
+        source_code: NamedSource::new(file, snippet_text(text)),
         span: span.map(|s| SourceSpan::from(s.start..s.end.max(s.start))),
-        hint: problem.hint,
+        hint: problem.hint.map(|h| printable(&h).into_owned()),
         line,
     }
+}
+
+/// The scenario text for the snippet, each control character (but tab and line ends) replaced
+/// by `?` byte for byte, so spans still point at the same bytes.
+fn snippet_text(text: &str) -> String {
+    if !text.chars().any(crate::output::text::is_forbidden_in_prose) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| if crate::output::text::is_forbidden_in_prose(c) { "?".repeat(c.len_utf8()) } else { c.to_string() })
+        .collect()
 }
 
 #[cfg(test)]

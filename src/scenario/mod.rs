@@ -24,6 +24,7 @@ use crate::metrics::Window;
 use crate::time::SimDuration;
 use crate::world::WorldParams;
 use diag::{KeyPath, Problem, ScenarioDiagnostic, Seg, frame};
+use toml::de::{DeTable, DeValue};
 use schema::RawScenario;
 
 /// One architecture to run: its label and resolved parameters.
@@ -132,33 +133,130 @@ pub fn load(name_or_path: &str) -> Result<Source, ScenarioError> {
     Err(ScenarioError::NotFound { name: name_or_path.to_owned() })
 }
 
-/// Parses, overrides and resolves scenario text.
-pub fn parse(source: &Source, sets: &[String]) -> Result<Scenario, ScenarioError> {
-    let invalid = |problems: Vec<Problem>, overridden: &[KeyPath]| {
-        ScenarioError::Invalid(problems.into_iter().map(|p| frame(&source.file, &source.text, p, overridden)).collect())
-    };
-    let mut table: toml::Table = match source.text.parse() {
-        Ok(t) => t,
-        Err(e) => {
-            let e: toml::de::Error = e;
-            let problem = Problem {
-                path: KeyPath::root(),
-                message: e.message().trim().to_owned(),
-                hint: Some("this is not valid TOML; see https://toml.io for the syntax".into()),
-                span: e.span(),
-            };
-            return Err(invalid(vec![problem], &[]));
-        }
-    };
-    let mut overridden = Vec::new();
-    for arg in sets {
-        overridden.push(apply_set(&mut table, arg)?);
+/// One `key.path=value` override and where it was written: on the command line (`--set`,
+/// `--seed`, `--vary`) or in the scenario file itself (an entry of the `[sweep]` table), so that
+/// an error names the place the user can fix.
+#[derive(Clone, Debug)]
+pub struct Override {
+    /// The override, `key.path=value`.
+    pub arg: String,
+    /// The key of the scenario file that holds it (e.g. `sweep.vary[0].values[2]`); `None` for
+    /// the command line.
+    pub origin: Option<KeyPath>,
+}
+
+impl Override {
+    /// An override given on the command line.
+    pub fn cli(arg: impl Into<String>) -> Override {
+        Override { arg: arg.into(), origin: None }
     }
+
+    /// An override written in the scenario file at `origin`.
+    pub fn from_file(arg: impl Into<String>, origin: KeyPath) -> Override {
+        Override { arg: arg.into(), origin: Some(origin) }
+    }
+}
+
+/// Parses, overrides (with command-line `--set` arguments) and resolves scenario text.
+pub fn parse(source: &Source, sets: &[String]) -> Result<Scenario, ScenarioError> {
+    let overrides: Vec<Override> = sets.iter().map(Override::cli).collect();
+    parse_with(source, &overrides)
+}
+
+/// Parses, overrides and resolves scenario text; a problem caused by an override written in the
+/// file is reported at that entry of the file.
+pub fn parse_with(source: &Source, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    let mut table = parse_table(&source.text).map_err(|problem| {
+        ScenarioError::Invalid(vec![frame(&source.file, &source.text, problem, &[])])
+    })?;
+    // The path each override set, with the override (the last one setting a key wins).
+    let mut applied: Vec<(KeyPath, &Override)> = Vec::new();
+    for o in overrides {
+        match (apply_set(&mut table, &o.arg), &o.origin) {
+            (Ok(path), _) => applied.push((path, o)),
+            (Err(ScenarioError::Override { message, .. }), Some(origin)) => {
+                let problem = Problem::new(origin.clone(), format!("`{}`: {message}", o.arg))
+                    .hint("each entry is `key.path=value`, as for --set");
+                return Err(ScenarioError::Invalid(vec![frame(&source.file, &source.text, problem, &[])]));
+            }
+            (Err(e), _) => return Err(e),
+        }
+    }
+    let from_cli: Vec<KeyPath> = applied.iter().filter(|(_, o)| o.origin.is_none()).map(|(p, _)| p.clone()).collect();
+    let invalid = |problems: Vec<Problem>| {
+        ScenarioError::Invalid(
+            problems
+                .into_iter()
+                .map(|p| frame(&source.file, &source.text, in_file(p, &applied), &from_cli))
+                .collect(),
+        )
+    };
     let raw: RawScenario = match serde_path_to_error::deserialize(toml::Value::Table(table)) {
         Ok(r) => r,
-        Err(e) => return Err(invalid(vec![resolve::serde_problem(&KeyPath::root(), e)], &overridden)),
+        Err(e) => return Err(invalid(vec![resolve::serde_problem(&KeyPath::root(), e)])),
     };
-    resolve::resolve(raw, source.dir.as_deref()).map_err(|problems| invalid(problems, &overridden))
+    resolve::resolve(raw, source.dir.as_deref()).map_err(invalid)
+}
+
+/// A problem with a key an override written in the file set, moved to that entry of the file.
+fn in_file(problem: Problem, applied: &[(KeyPath, &Override)]) -> Problem {
+    let last = applied.iter().rev().find(|(path, _)| {
+        problem.path.starts_with(path) || (path.starts_with(&problem.path) && !problem.path.0.is_empty())
+    });
+    match last {
+        Some((_, Override { arg, origin: Some(origin) })) => Problem {
+            path: origin.clone(),
+            message: format!("`{}`: {}", arg, problem.message),
+            hint: problem.hint,
+            span: None,
+        },
+        _ => problem,
+    }
+}
+
+/// Parses the TOML text into a table. A top-level `seed` of 2^63 or more, which TOML's signed
+/// 64-bit integers cannot hold, is read as the string of its digits (the seed accepts both).
+fn parse_table(text: &str) -> Result<toml::Table, Problem> {
+    let problem = |e: toml::de::Error, shift: Option<(usize, usize)>| {
+        let span = e.span().map(|s| match shift {
+            // Offsets after the rewritten seed move back to the text as written.
+            Some((after, by)) if s.start >= after => s.start - by..s.end.saturating_sub(by).max(s.start - by),
+            _ => s,
+        });
+        Problem {
+            path: KeyPath::root(),
+            message: e.message().trim().to_owned(),
+            hint: Some("this is not valid TOML; see https://toml.io for the syntax".into()),
+            span,
+        }
+    };
+    let first = match text.parse::<toml::Table>() {
+        Ok(t) => return Ok(t),
+        Err(e) => e,
+    };
+    let (doc, _) = DeTable::parse_recoverable(text);
+    let seed = doc.get_ref().iter().find(|(k, _)| k.get_ref().as_ref() == "seed").and_then(|(_, v)| {
+        let DeValue::Integer(i) = v.get_ref() else { return None };
+        let digits: String = i.as_str().chars().filter(|&c| c != '_' && c != '+').collect();
+        (i.radix() == 10 && digits.chars().all(|c| c.is_ascii_digit())).then(|| (v.span(), digits))
+    });
+    let Some((span, digits)) = seed else { return Err(problem(first, None)) };
+    match digits.parse::<u64>() {
+        Ok(n) if n > i64::MAX as u64 => {}
+        Ok(_) => return Err(problem(first, None)),
+        Err(_) => {
+            return Err(Problem {
+                path: KeyPath::root().key("seed"),
+                message: format!("{digits} is above the largest seed, {}", units::MAX_SEED),
+                hint: Some("seeds are whole numbers from 0 to 2^64 - 1".into()),
+                span: Some(span),
+            });
+        }
+    }
+    let quoted = format!("\"{digits}\"");
+    let rewritten = format!("{}{quoted}{}", &text[..span.start], &text[span.end..]);
+    let grown = quoted.len() - (span.end - span.start);
+    rewritten.parse::<toml::Table>().map_err(|e| problem(e, Some((span.start + quoted.len(), grown))))
 }
 
 /// Applies one `key.path=value` override; returns the path it set.

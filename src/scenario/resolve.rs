@@ -65,12 +65,25 @@ pub fn serde_problem(base: &KeyPath, e: serde_path_to_error::Error<toml::de::Err
         Some("check the spelling; `netarch schema` lists every key, docs/scenarios.md explains them".to_owned())
     } else if message.starts_with("missing field") {
         Some("add the key; docs/scenarios.md gives its meaning and unit".to_owned())
+    } else if message.contains("expected a seed") {
+        Some("e.g. seed = 42; seeds of 2^63 and above may also be written as a string of digits".to_owned())
+    } else if message.starts_with("invalid type: floating point") && expects_whole_number(&message) {
+        Some("this key takes a whole number written in digits, e.g. 1000000: not in exponent form (1e6) nor with a fraction".to_owned())
     } else if message.starts_with("invalid type") {
         Some("durations, sizes and rates are strings with a unit, e.g. \"50ms\", \"1KB\", \"6/h\"".to_owned())
     } else {
         None
     };
     Problem { path, message, hint, span: None }
+}
+
+/// Whether a serde message says an integer was expected (`expected u32`, `expected i64`, ...).
+fn expects_whole_number(message: &str) -> bool {
+    message.split("expected ").nth(1).is_some_and(|t| {
+        let t = t.trim();
+        (t.starts_with('u') || t.starts_with('i')) && t[1..].chars().take_while(char::is_ascii_digit).count() > 0
+            || t.starts_with("usize")
+    })
 }
 
 /// Checks that `value` is a probability.
