@@ -169,10 +169,15 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Places a problem in its file: finds the line (or notes it came from `--set`).
-pub fn frame(file: &str, text: &str, problem: Problem, overridden: &[KeyPath]) -> ScenarioDiagnostic {
-    let from_cli =
-        overridden.iter().any(|o| problem.path.starts_with(o) || o.starts_with(&problem.path) && !o.0.is_empty());
+/// Places a problem in its file: finds the line (or notes it came from a command-line flag).
+/// `overridden` lists the keys the command line set, each with its flag (`--set`, `--vary`).
+pub fn frame(file: &str, text: &str, problem: Problem, overridden: &[(KeyPath, &str)]) -> ScenarioDiagnostic {
+    let flag = overridden
+        .iter()
+        .rev()
+        .find(|(o, _)| problem.path.starts_with(o) || o.starts_with(&problem.path) && !o.0.is_empty())
+        .map(|(_, flag)| *flag);
+    let from_cli = flag.is_some();
     let span = if from_cli && problem.span.is_none() {
         None
     } else {
@@ -194,7 +199,7 @@ pub fn frame(file: &str, text: &str, problem: Problem, overridden: &[KeyPath]) -
             let (l, c) = line_col(text, s.start);
             (format!("{file}:{l}:{c}"), Some(l))
         }
-        None if from_cli => (format!("{file} (value from --set)"), None),
+        None if from_cli => (format!("{file} (value from {})", flag.unwrap_or("--set")), None),
         None => (file.to_owned(), None),
     };
     // Keys, messages and the snippet go to the terminal: control characters are shown, not sent.

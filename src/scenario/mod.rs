@@ -93,9 +93,11 @@ pub enum ScenarioError {
         /// The system's reason.
         error: std::io::Error,
     },
-    /// A `--set` argument is malformed or names no key that can be set.
-    #[error("--set {arg}: {message}")]
+    /// A `--set` (or `--vary`) argument is malformed or names no key that can be set.
+    #[error("{flag} {arg}: {message}")]
     Override {
+        /// The flag that gave it.
+        flag: &'static str,
         /// The argument as given.
         arg: String,
         /// What is wrong.
@@ -143,17 +145,24 @@ pub struct Override {
     /// The key of the scenario file that holds it (e.g. `sweep.vary[0].values[2]`); `None` for
     /// the command line.
     pub origin: Option<KeyPath>,
+    /// The command-line flag that gave it, when `origin` is `None` (`--set`, `--vary`).
+    pub flag: &'static str,
 }
 
 impl Override {
-    /// An override given on the command line.
+    /// An override given on the command line with `--set` (or `--seed`).
     pub fn cli(arg: impl Into<String>) -> Override {
-        Override { arg: arg.into(), origin: None }
+        Override { arg: arg.into(), origin: None, flag: "--set" }
+    }
+
+    /// An override given on the command line with `flag`.
+    pub fn flag(arg: impl Into<String>, flag: &'static str) -> Override {
+        Override { arg: arg.into(), origin: None, flag }
     }
 
     /// An override written in the scenario file at `origin`.
     pub fn from_file(arg: impl Into<String>, origin: KeyPath) -> Override {
-        Override { arg: arg.into(), origin: Some(origin) }
+        Override { arg: arg.into(), origin: Some(origin), flag: "--set" }
     }
 }
 
@@ -172,7 +181,7 @@ pub fn parse_with(source: &Source, overrides: &[Override]) -> Result<Scenario, S
     // The path each override set, with the override (the last one setting a key wins).
     let mut applied: Vec<(KeyPath, &Override)> = Vec::new();
     for o in overrides {
-        match (apply_set(&mut table, &o.arg), &o.origin) {
+        match (apply_set(&mut table, &o.arg, o.flag), &o.origin) {
             (Ok(path), _) => applied.push((path, o)),
             (Err(ScenarioError::Override { message, .. }), Some(origin)) => {
                 let problem = Problem::new(origin.clone(), format!("`{}`: {message}", o.arg))
@@ -182,7 +191,8 @@ pub fn parse_with(source: &Source, overrides: &[Override]) -> Result<Scenario, S
             (Err(e), _) => return Err(e),
         }
     }
-    let from_cli: Vec<KeyPath> = applied.iter().filter(|(_, o)| o.origin.is_none()).map(|(p, _)| p.clone()).collect();
+    let from_cli: Vec<(KeyPath, &str)> =
+        applied.iter().filter(|(_, o)| o.origin.is_none()).map(|(p, o)| (p.clone(), o.flag)).collect();
     let invalid = |problems: Vec<Problem>| {
         ScenarioError::Invalid(
             problems
@@ -204,7 +214,7 @@ fn in_file(problem: Problem, applied: &[(KeyPath, &Override)]) -> Problem {
         problem.path.starts_with(path) || (path.starts_with(&problem.path) && !problem.path.0.is_empty())
     });
     match last {
-        Some((_, Override { arg, origin: Some(origin) })) => Problem {
+        Some((_, Override { arg, origin: Some(origin), .. })) => Problem {
             path: origin.clone(),
             message: format!("`{}`: {}", arg, problem.message),
             hint: problem.hint,
@@ -260,8 +270,8 @@ fn parse_table(text: &str) -> Result<toml::Table, Problem> {
 }
 
 /// Applies one `key.path=value` override; returns the path it set.
-fn apply_set(table: &mut toml::Table, arg: &str) -> Result<KeyPath, ScenarioError> {
-    let err = |message: String| ScenarioError::Override { arg: arg.to_owned(), message };
+fn apply_set(table: &mut toml::Table, arg: &str, flag: &'static str) -> Result<KeyPath, ScenarioError> {
+    let err = |message: String| ScenarioError::Override { flag, arg: arg.to_owned(), message };
     let (key, value) = arg.split_once('=').ok_or_else(|| err("expected key.path=value".into()))?;
     let path = KeyPath::parse(key.trim());
     if path.0.is_empty() {
