@@ -169,6 +169,15 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// 1-based line and column of a byte offset, the column counted in characters (what an editor
+/// shows).
+pub fn line_col_chars(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(before, |nl| &before[nl + 1..]).chars().count() + 1;
+    (line, col)
+}
+
 /// Places a problem in its file: finds the line (or notes it came from a command-line flag).
 /// `overridden` lists the keys the command line set, each with its flag (`--set`, `--vary`).
 pub fn frame(file: &str, text: &str, problem: Problem, overridden: &[(KeyPath, &str)]) -> ScenarioDiagnostic {

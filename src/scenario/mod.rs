@@ -103,6 +103,18 @@ pub enum ScenarioError {
         /// What is wrong.
         message: String,
     },
+    /// The file is not UTF-8 text: where its first bad byte is.
+    #[error("{file}:{line}:{column}: not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8")]
+    NotUtf8 {
+        /// The file.
+        file: String,
+        /// 1-based line of the first byte that is not UTF-8.
+        line: usize,
+        /// 1-based column (in characters) of that byte.
+        column: usize,
+        /// The byte.
+        byte: u8,
+    },
     /// The text has problems; each is framed with its file, line and key.
     #[error("{} problem(s) in the scenario", .0.len())]
     Invalid(Vec<ScenarioDiagnostic>),
@@ -112,8 +124,8 @@ pub enum ScenarioError {
 pub fn load(name_or_path: &str) -> Result<Source, ScenarioError> {
     let path = Path::new(name_or_path);
     if path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| ScenarioError::Io { file: name_or_path.to_owned(), error })?;
+        let bytes = std::fs::read(path).map_err(|error| ScenarioError::Io { file: name_or_path.to_owned(), error })?;
+        let text = utf8_text(name_or_path, bytes)?;
         return Ok(Source { file: name_or_path.to_owned(), text, dir: path.parent().map(Path::to_path_buf) });
     }
     if let Some(b) = builtin::find(name_or_path) {
@@ -133,6 +145,17 @@ pub fn load(name_or_path: &str) -> Result<Source, ScenarioError> {
         });
     }
     Err(ScenarioError::NotFound { name: name_or_path.to_owned() })
+}
+
+/// The bytes of `file` as text, or where the first byte that is not UTF-8 is.
+pub fn utf8_text(file: &str, bytes: Vec<u8>) -> Result<String, ScenarioError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let good = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&bytes[..good]).expect("valid up to here");
+        let (line, column) = diag::line_col_chars(valid, good);
+        ScenarioError::NotUtf8 { file: file.to_owned(), line, column, byte: bytes[good] }
+    })
 }
 
 /// One `key.path=value` override and where it was written: on the command line (`--set`,

@@ -237,7 +237,7 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
         None => Regions::default_matrix(),
         Some(file) => {
             let full = dir.map_or_else(|| Path::new(file).to_path_buf(), |d| d.join(file));
-            match std::fs::read_to_string(&full) {
+            match std::fs::read(&full) {
                 Err(e) => {
                     p.push(Problem::new(
                         wp.key("regions").key("matrix"),
@@ -245,10 +245,12 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
                     ));
                     Regions::default_matrix()
                 }
-                Ok(text) => Regions::from_csv(&text, SOUTH_AMERICA_DIAGONAL_MS).unwrap_or_else(|e| {
+                Ok(bytes) => Regions::from_csv_bytes(&bytes, SOUTH_AMERICA_DIAGONAL_MS).unwrap_or_else(|e| {
                     p.push(
-                        Problem::new(wp.key("regions").key("matrix"), format!("{}: {e}", full.display()))
-                            .hint("the first row is `region,<name>,...`; each cell a round-trip time in ms"),
+                        Problem::new(wp.key("regions").key("matrix"), format!("{}: {e}", full.display())).hint(
+                            "the first row is `region,<name>,...`, then one row per region in that order, \
+                             each cell a round-trip time in ms (see docs/scenarios.md)",
+                        ),
                     );
                     Regions::default_matrix()
                 }),
