@@ -102,7 +102,7 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
         Some(Command::Plot { folder, metrics, quiet }) => {
             let written = crate::sweep::redraw::plot(&folder, &metrics)?;
             for w in &written.warnings {
-                eprintln!("warning: {w}");
+                eprintln!("warning: {}", crate::output::text::printable(w));
             }
             if !quiet {
                 println!("redrew {} file(s) in {}/", written.files.len(), folder.display());
@@ -336,7 +336,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), AppError> {
     match &done.outputs {
         Some(w) => {
             for warning in &w.warnings {
-                eprintln!("warning: {warning}");
+                eprintln!("warning: {}", crate::output::text::printable(warning));
             }
             println!();
             print!("{}", crate::sweep::report::terminal_summary(&plan, &w.aggregates));
@@ -363,7 +363,7 @@ fn cmd_merge(folders: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> Result<(
     };
     let merged = crate::sweep::merge::merge(folders, &out)?;
     for warning in &merged.outputs.warnings {
-        eprintln!("warning: {warning}");
+        eprintln!("warning: {}", crate::output::text::printable(warning));
     }
     if !quiet {
         println!("merged {} folder(s): {} runs", merged.inputs, merged.runs);

@@ -86,6 +86,24 @@ fn expects_whole_number(message: &str) -> bool {
     })
 }
 
+/// Checks that `text` has no control character (in `prose`, newlines and tabs are fine).
+pub fn no_control(text: &str, path: KeyPath, prose: bool, problems: &mut Vec<Problem>) {
+    let forbidden =
+        if prose { crate::output::text::is_forbidden_in_prose } else { crate::output::text::is_forbidden_in_name };
+    if let Some((at, c)) = text.chars().enumerate().find(|&(_, c)| forbidden(c)) {
+        let what = if prose { "this text" } else { "a name or title" };
+        problems.push(
+            Problem::new(
+                path,
+                format!("`{}` has a control character (U+{:04X}) at character {}", text.escape_default(), c as u32, at + 1),
+            )
+            .hint(format!(
+                "{what} is shown in charts, reports and the terminal; remove the character (TOML escapes such as \\u0001 write one too)"
+            )),
+        );
+    }
+}
+
 /// Checks that `value` is a probability.
 pub fn probability(value: f64, path: KeyPath, problems: &mut Vec<Problem>) -> f64 {
     if !(0.0..=1.0).contains(&value) || value.is_nan() {
@@ -197,6 +215,27 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
             Problem::new(root.key("name"), format!("`{}` cannot name an output folder", raw.name))
                 .hint("use letters, digits, `-` and `_`"),
         );
+    }
+    // Text shown in charts, reports and the terminal: no control characters (an SVG with one is
+    // not well-formed XML; an escape sequence rewrites the terminal).
+    no_control(&raw.title, root.key("title"), false, p);
+    for (key, text) in [
+        ("what", &raw.explain.what),
+        ("shows", &raw.explain.shows),
+        ("next", &raw.explain.next),
+        ("sources", &raw.explain.sources),
+    ] {
+        no_control(text, root.key("explain").key(key), true, p);
+    }
+    for (i, a) in raw.arch.iter().enumerate() {
+        if let Some(name) = &a.name {
+            no_control(name, root.key("arch").index(i).key("name"), false, p);
+        }
+    }
+    for (i, a) in raw.adversary.iter().enumerate() {
+        if let Some(name) = &a.name {
+            no_control(name, root.key("adversary").index(i).key("name"), false, p);
+        }
     }
     for (i, id) in raw.claims.iter().enumerate() {
         if crate::scenario::claims::claim(id).is_none() {

@@ -684,6 +684,14 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
         DEFAULT_METRICS.iter().map(|m| m.to_string()).collect()
     };
 
+    // Metric names label charts and the terminal: no control characters.
+    if let Some((i, m)) = metrics.iter().enumerate().find(|(_, m)| m.chars().any(char::is_control)) {
+        let message = format!("`{}` has a control character; metric names are those of tidy.csv", m.escape_default());
+        if req.metrics.is_empty() {
+            return Err(in_file(sweep_key().key("metrics").index(i), message, HINT));
+        }
+        return Err(SweepError::Spec { arg: "--metric".into(), message });
+    }
     let resolved = serde_json::to_value(&base.raw).expect("a scenario serialises");
     let plan = Plan {
         netarch_version: env!("CARGO_PKG_VERSION").to_owned(),
