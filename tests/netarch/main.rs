@@ -6,6 +6,7 @@ mod common;
 mod determinism;
 mod exposure;
 mod federated;
+mod inputs;
 mod mixnet;
 mod onion;
 mod p2p;
