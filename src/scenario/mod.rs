@@ -375,6 +375,57 @@ mod tests {
     }
 
     #[test]
+    fn seeds_issue_9_of_2_pow_63_and_above_read_bare_quoted_or_from_set() {
+        let mini = MINI.replace("users = 10", "users = 20");
+        let mini = mini.as_str();
+        for text in [format!("seed = 18446744073709551615\n{mini}"), format!("seed = \"18446744073709551615\"\n{mini}")] {
+            assert_eq!(parse(&src(&text), &[]).unwrap().seed(), u64::MAX, "{text}");
+        }
+        assert_eq!(parse(&src(mini), &["seed=9223372036854775808".into()]).unwrap().seed(), 1 << 63);
+        assert_eq!(parse(&src(mini), &["seed=\"7\"".into()]).unwrap().seed(), 7);
+        let Err(ScenarioError::Invalid(d)) = parse(&src(&format!("seed = true\n{mini}")), &[]) else { panic!() };
+        assert!(d[0].message.contains("0 to 18446744073709551615"), "{:?}", d[0]);
+        assert!(!d[0].hint.as_deref().unwrap_or("").contains("duration"), "{:?}", d[0].hint);
+    }
+
+    #[test]
+    fn big_seed_issue_9_leaves_later_syntax_errors_on_their_own_line_and_column() {
+        // The seed is read as a string for TOML's sake; an error after it still points at the
+        // text as written.
+        let text = format!("seed = 18446744073709551615\n{MINI}").replace("users = 10", "users = = 10");
+        let Err(ScenarioError::Invalid(d)) = parse(&src(&text), &[]) else { panic!() };
+        let (line, col) = diag::line_col(&text, d[0].span.unwrap().offset());
+        assert_eq!((d[0].line, line), (Some(5), 5), "{:?}", d[0]);
+        assert_eq!(&text[text.lines().take(4).map(|l| l.len() + 1).sum::<usize>()..][col - 1..][..1], "=");
+    }
+
+    #[test]
+    fn invalid_utf8_issue_9_names_line_and_column_in_characters() {
+        let e = utf8_text("f.toml", "a = 1\nname = \"é".bytes().chain([0xff, b'"']).collect()).unwrap_err();
+        // `name = "é` is 9 characters (10 bytes): the bad byte is column 10.
+        assert!(matches!(e, ScenarioError::NotUtf8 { line: 2, column: 10, byte: 0xff, .. }), "{e}");
+        assert!(e.to_string().starts_with("f.toml:2:10: not UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn overrides_from_the_file_issue_9_are_reported_at_their_entry() {
+        let text = format!("{MINI}[sweep]\nset = [\"world.users=1\"]\n");
+        let origin = KeyPath::parse("sweep.set[0]");
+        let Err(ScenarioError::Invalid(d)) =
+            parse_with(&src(&text), &[Override::from_file("world.users=1", origin)])
+        else {
+            panic!()
+        };
+        assert_eq!((d[0].key.as_str(), d[0].line), ("sweep.set[0]", Some(9)), "{:?}", d[0]);
+        assert!(d[0].message.contains("`world.users=1`"), "{}", d[0].message);
+        // The same override from the command line says so.
+        let Err(ScenarioError::Invalid(d)) = parse_with(&src(MINI), &[Override::flag("world.users=1", "--vary")]) else {
+            panic!()
+        };
+        assert!(d[0].location.ends_with("(value from --vary)"), "{}", d[0].location);
+    }
+
+    #[test]
     fn unknown_keys_name_their_line() {
         let text = MINI.replace("users = 10", "users = 10\nusres = 3");
         let Err(ScenarioError::Invalid(d)) = parse(&src(&text), &[]) else { panic!() };

@@ -230,6 +230,32 @@ mod tests {
     }
 
     #[test]
+    fn exponent_form_issue_9_reads_like_plain_digits() {
+        assert_eq!(parse_duration("1e6w"), parse_duration("1000000w"));
+        assert_eq!(parse_duration("3.6e3s"), Ok(SimDuration::from_secs(3600)));
+        assert_eq!(parse_duration("1.5E+2ms"), Ok(SimDuration::from_millis(150)));
+        assert_eq!(parse_duration("5e-1s"), Ok(SimDuration::from_millis(500)));
+        assert_eq!(parse_duration("0e0"), Ok(SimDuration::ZERO));
+        assert_eq!(parse_rate("1e9/s"), Ok(1e9));
+        assert_eq!(parse_size("2e3KiB"), Ok(2048e3));
+        // A lone `e` is not an exponent, and `1e30w` is still too long.
+        assert!(parse_duration("1es").is_err());
+        assert!(parse_duration("e3s").is_err());
+        assert!(parse_duration("1e30w").unwrap_err().contains("too long"));
+    }
+
+    #[test]
+    fn seeds_issue_9_take_0_to_2_pow_64_minus_1() {
+        assert_eq!(parse_seed("0"), Ok(0));
+        assert_eq!(parse_seed("18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(parse_seed("9_223_372_036_854_775_808"), Ok(1 << 63));
+        assert!(parse_seed("18446744073709551616").unwrap_err().contains("above the largest seed"));
+        assert!(parse_seed("-1").is_err());
+        assert!(parse_seed("1e3").is_err());
+        assert!(parse_seed("").is_err());
+    }
+
+    #[test]
     fn sizes_and_rates_parse() {
         assert_eq!(parse_size("1.5KB"), Ok(1500.0));
         assert_eq!(parse_size("2KiB"), Ok(2048.0));
