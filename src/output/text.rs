@@ -40,7 +40,8 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 /// carriage return, and U+FFFE, U+FFFF) written as a visible `\u{..}` escape, so the document
 /// stays well-formed.
 pub fn xml_safe(xml: String) -> String {
-    let bad = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
+    let bad =
+        |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
     if !xml.chars().any(bad) {
         return xml;
     }

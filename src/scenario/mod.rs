@@ -24,8 +24,8 @@ use crate::metrics::Window;
 use crate::time::SimDuration;
 use crate::world::WorldParams;
 use diag::{KeyPath, Problem, ScenarioDiagnostic, Seg, frame};
-use toml::de::{DeTable, DeValue};
 use schema::RawScenario;
+use toml::de::{DeTable, DeValue};
 
 /// One architecture to run: its label and resolved parameters.
 #[derive(Clone, Debug)]
@@ -198,9 +198,8 @@ pub fn parse(source: &Source, sets: &[String]) -> Result<Scenario, ScenarioError
 /// Parses, overrides and resolves scenario text; a problem caused by an override written in the
 /// file is reported at that entry of the file.
 pub fn parse_with(source: &Source, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
-    let mut table = parse_table(&source.text).map_err(|problem| {
-        ScenarioError::Invalid(vec![frame(&source.file, &source.text, problem, &[])])
-    })?;
+    let mut table = parse_table(&source.text)
+        .map_err(|problem| ScenarioError::Invalid(vec![frame(&source.file, &source.text, problem, &[])]))?;
     // The path each override set, with the override (the last one setting a key wins).
     let mut applied: Vec<(KeyPath, &Override)> = Vec::new();
     for o in overrides {
@@ -218,10 +217,7 @@ pub fn parse_with(source: &Source, overrides: &[Override]) -> Result<Scenario, S
         applied.iter().filter(|(_, o)| o.origin.is_none()).map(|(p, o)| (p.clone(), o.flag)).collect();
     let invalid = |problems: Vec<Problem>| {
         ScenarioError::Invalid(
-            problems
-                .into_iter()
-                .map(|p| frame(&source.file, &source.text, in_file(p, &applied), &from_cli))
-                .collect(),
+            problems.into_iter().map(|p| frame(&source.file, &source.text, in_file(p, &applied), &from_cli)).collect(),
         )
     };
     let raw: RawScenario = match serde_path_to_error::deserialize(toml::Value::Table(table)) {
@@ -378,7 +374,8 @@ mod tests {
     fn seeds_issue_9_of_2_pow_63_and_above_read_bare_quoted_or_from_set() {
         let mini = MINI.replace("users = 10", "users = 20");
         let mini = mini.as_str();
-        for text in [format!("seed = 18446744073709551615\n{mini}"), format!("seed = \"18446744073709551615\"\n{mini}")] {
+        for text in [format!("seed = 18446744073709551615\n{mini}"), format!("seed = \"18446744073709551615\"\n{mini}")]
+        {
             assert_eq!(parse(&src(&text), &[]).unwrap().seed(), u64::MAX, "{text}");
         }
         assert_eq!(parse(&src(mini), &["seed=9223372036854775808".into()]).unwrap().seed(), 1 << 63);
@@ -411,15 +408,15 @@ mod tests {
     fn overrides_from_the_file_issue_9_are_reported_at_their_entry() {
         let text = format!("{MINI}[sweep]\nset = [\"world.users=1\"]\n");
         let origin = KeyPath::parse("sweep.set[0]");
-        let Err(ScenarioError::Invalid(d)) =
-            parse_with(&src(&text), &[Override::from_file("world.users=1", origin)])
+        let Err(ScenarioError::Invalid(d)) = parse_with(&src(&text), &[Override::from_file("world.users=1", origin)])
         else {
             panic!()
         };
         assert_eq!((d[0].key.as_str(), d[0].line), ("sweep.set[0]", Some(9)), "{:?}", d[0]);
         assert!(d[0].message.contains("`world.users=1`"), "{}", d[0].message);
         // The same override from the command line says so.
-        let Err(ScenarioError::Invalid(d)) = parse_with(&src(MINI), &[Override::flag("world.users=1", "--vary")]) else {
+        let Err(ScenarioError::Invalid(d)) = parse_with(&src(MINI), &[Override::flag("world.users=1", "--vary")])
+        else {
             panic!()
         };
         assert!(d[0].location.ends_with("(value from --vary)"), "{}", d[0].location);

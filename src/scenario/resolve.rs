@@ -285,12 +285,10 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
                     Regions::default_matrix()
                 }
                 Ok(bytes) => Regions::from_csv_bytes(&bytes, SOUTH_AMERICA_DIAGONAL_MS).unwrap_or_else(|e| {
-                    p.push(
-                        Problem::new(wp.key("regions").key("matrix"), format!("{}: {e}", full.display())).hint(
-                            "the first row is `region,<name>,...`, then one row per region in that order, \
+                    p.push(Problem::new(wp.key("regions").key("matrix"), format!("{}: {e}", full.display())).hint(
+                        "the first row is `region,<name>,...`, then one row per region in that order, \
                              each cell a round-trip time in ms (see docs/scenarios.md)",
-                        ),
-                    );
+                    ));
                     Regions::default_matrix()
                 }),
             }

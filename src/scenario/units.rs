@@ -27,7 +27,7 @@ const RATE_UNITS: [(&str, f64); 4] = [("s", 1.0), ("min", 60.0), ("h", 3600.0), 
 fn split_number(text: &str) -> Option<(f64, &str)> {
     let t = text.trim();
     let mut end = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).unwrap_or(t.len());
-    let rest = t[end..].as_bytes();
+    let rest = &t.as_bytes()[end..];
     if matches!(rest.first(), Some(b'e' | b'E')) {
         let sign = usize::from(matches!(rest.get(1), Some(b'+' | b'-')));
         let digits = rest[1 + sign..].iter().take_while(|b| b.is_ascii_digit()).count();

@@ -6,16 +6,17 @@
 //! cartesian product of the varied keys' values, the first key varying slowest (like nested
 //! loops in the order given). Run `(point, replicate)` gets the seed
 //! `derive_seed(base, Purpose::Replicate, point << 32 | replicate) >> 1`: independent of the number
-//! of points, replicates, jobs and shards, and below 2^63 so that `netarch run --seed` can repeat
-//! any single run. This module runs nothing; [`super::exec`] does.
+//! of points, replicates, jobs and shards. It is below 2^63 (a TOML integer once bounded seeds;
+//! seeds now take the whole u64 range, but the shift stays so that sweeps keep their results),
+//! and `netarch run --seed` repeats any single run. This module runs nothing; [`super::exec`] does.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::SweepError;
 use crate::engine::rng::{Purpose, derive_seed};
-use crate::scenario::units::{format_duration, parse_duration, parse_rate, parse_size};
 use crate::scenario::diag::{KeyPath, Problem, frame};
+use crate::scenario::units::{format_duration, parse_duration, parse_rate, parse_size};
 use crate::scenario::{self, Override, Scenario, ScenarioError, Source};
 
 /// Replicates per point when neither `--replicates` nor the `[sweep]` table says.
@@ -198,7 +199,8 @@ impl Vary {
             return Err(Problem::new(entry.key("key"), "the key is empty").hint("e.g. key = \"world.users\""));
         }
         check_values(raw.key.trim(), values).map_err(|(on_key, m)| {
-            Problem::new(entry.key(if on_key { "key" } else { field }), m).hint("see docs/sweeps.md for the [sweep] table")
+            Problem::new(entry.key(if on_key { "key" } else { field }), m)
+                .hint("see docs/sweeps.md for the [sweep] table")
         })
     }
 }
@@ -603,9 +605,8 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
     let mut sets = table.set.clone();
     sets.extend(cli_sets);
     // Where each base override is written: the table's `set` list, then the command line.
-    let set_origins: Vec<Option<KeyPath>> = (0..sets.len())
-        .map(|i| (i < table.set.len()).then(|| sweep_key().key("set").index(i)))
-        .collect();
+    let set_origins: Vec<Option<KeyPath>> =
+        (0..sets.len()).map(|i| (i < table.set.len()).then(|| sweep_key().key("set").index(i))).collect();
     let overrides = |list: &[(String, Option<KeyPath>, &'static str)]| -> Vec<Override> {
         list.iter().map(|(arg, origin, flag)| Override { arg: arg.clone(), origin: origin.clone(), flag }).collect()
     };
@@ -617,13 +618,9 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
     let vary = if !from_table {
         req.vary.iter().map(|a| Vary::parse_arg(a)).collect::<Result<Vec<_>, _>>()?
     } else {
-        table
-            .vary
-            .iter()
-            .enumerate()
-            .map(|(i, v)| Vary::from_raw(v, i))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|p| SweepError::Scenario(ScenarioError::Invalid(vec![frame(&source.file, &source.text, p, &[])])))?
+        table.vary.iter().enumerate().map(|(i, v)| Vary::from_raw(v, i)).collect::<Result<Vec<_>, _>>().map_err(
+            |p| SweepError::Scenario(ScenarioError::Invalid(vec![frame(&source.file, &source.text, p, &[])])),
+        )?
     };
     if vary.is_empty() {
         return Err(SweepError::Spec {

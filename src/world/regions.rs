@@ -66,7 +66,9 @@ pub enum MatrixError {
     #[error("line {line}, column {column}: {problem}")]
     BadName { line: usize, column: usize, problem: String },
     /// A cell is quoted in a way this reader does not take (a quote inside, a comma in quotes).
-    #[error("line {line}, column {column}: `{cell}`: a cell may be wrapped in double quotes, but holds neither a quote nor a comma")]
+    #[error(
+        "line {line}, column {column}: `{cell}`: a cell may be wrapped in double quotes, but holds neither a quote nor a comma"
+    )]
     BadQuote { line: usize, column: usize, cell: String },
     /// A row names a region not in the header, or rows are out of order.
     #[error("line {line}: row `{found}` does not match header column `{expected}` (rows follow the header's order)")]
@@ -160,7 +162,12 @@ impl Regions {
                 return Err(MatrixError::RowMismatch { line: lno, found: row_name.into(), expected: names[i].clone() });
             }
             if row.len() - 1 != n {
-                return Err(MatrixError::RowLength { line: lno, row: row_name.into(), found: row.len() - 1, expected: n });
+                return Err(MatrixError::RowLength {
+                    line: lno,
+                    row: row_name.into(),
+                    found: row.len() - 1,
+                    expected: n,
+                });
             }
             for (j, &cell) in row[1..].iter().enumerate() {
                 let rtt = if cell.is_empty() && i == j {

@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const TINY: &str = "name = \"tiny\"\nduration = \"1h\"\n[world]\nusers = 40\n[[arch]]\nkind = \"centralized\"\nname = \"victim\"\n";
+const TINY: &str =
+    "name = \"tiny\"\nduration = \"1h\"\n[world]\nusers = 40\n[[arch]]\nkind = \"centralized\"\nname = \"victim\"\n";
 
 /// A temporary folder holding `tiny.toml` with `text`.
 fn workspace(text: &str) -> (tempfile::TempDir, PathBuf) {
@@ -112,7 +113,8 @@ fn issue_9_invalid_utf8_names_the_line_and_column_of_the_first_bad_byte() {
     assert!(!cwd.join("never").exists());
 }
 
-const SWEEP_BASE: &str = "name = \"tiny\"\nduration = \"1h\"\n[world]\nusers = 40\n[[arch]]\nkind = \"centralized\"\n[sweep]\n";
+const SWEEP_BASE: &str =
+    "name = \"tiny\"\nduration = \"1h\"\n[world]\nusers = 40\n[[arch]]\nkind = \"centralized\"\n[sweep]\n";
 
 #[test]
 fn issue_9_sweep_table_errors_name_the_file_line_and_key_not_a_flag() {
@@ -129,7 +131,11 @@ fn issue_9_sweep_table_errors_name_the_file_line_and_key_not_a_flag() {
             "s.toml:8:",
             "`sweep.vary[1].key`",
         ),
-        ("set = [\"world.users\"]\nvary = [{ key = \"world.users\", values = [30] }]\n", "s.toml:8:8", "`sweep.set[0]`"),
+        (
+            "set = [\"world.users\"]\nvary = [{ key = \"world.users\", values = [30] }]\n",
+            "s.toml:8:8",
+            "`sweep.set[0]`",
+        ),
         (
             "set = [\"world.jitter=5\"]\nvary = [{ key = \"world.users\", values = [30] }]\n",
             "s.toml:8:8",
@@ -188,8 +194,7 @@ fn square(n: usize) -> String {
 #[test]
 fn issue_9_region_matrix_limits_are_checked_with_clear_errors() {
     let (_dir, cwd) = workspace(TINY);
-    let scenario = TINY.replace("users = 40\n", "users = 40\nregions = { matrix = \"m.csv\" }\n")
-        + "region = \"a\"\n";
+    let scenario = TINY.replace("users = 40\n", "users = 40\nregions = { matrix = \"m.csv\" }\n") + "region = \"a\"\n";
     std::fs::write(cwd.join("m.toml"), scenario).unwrap();
     let check = |csv: &str| {
         std::fs::write(cwd.join("m.csv"), csv).unwrap();
