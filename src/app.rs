@@ -127,7 +127,7 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
         Some(Command::Plot { folder, metrics, quiet }) => {
             let written = crate::sweep::redraw::plot(&folder, &metrics)?;
             for w in &written.warnings {
-                eprintln!("warning: {w}");
+                eprintln!("warning: {}", crate::output::text::printable(w));
             }
             if !quiet {
                 out!("redrew {} file(s) in {}/\n", written.files.len(), folder.display());
@@ -363,7 +363,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), AppError> {
     match &done.outputs {
         Some(w) => {
             for warning in &w.warnings {
-                eprintln!("warning: {warning}");
+                eprintln!("warning: {}", crate::output::text::printable(warning));
             }
             out!("\n");
             out!("{}", crate::sweep::report::terminal_summary(&plan, &w.aggregates));
@@ -390,7 +390,7 @@ fn cmd_merge(folders: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> Result<(
     };
     let merged = crate::sweep::merge::merge(folders, &out)?;
     for warning in &merged.outputs.warnings {
-        eprintln!("warning: {warning}");
+        eprintln!("warning: {}", crate::output::text::printable(warning));
     }
     if !quiet {
         out!("merged {} folder(s): {} runs\n", merged.inputs, merged.runs);

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use clap::Parser;
 use netarch::app::{AppError, execute};
 use netarch::cli::Cli;
+use netarch::output::text::printable;
 use netarch::scenario::ScenarioError;
 
 fn main() {
@@ -42,9 +43,10 @@ fn report(e: &AppError) {
             }
         }
         other => {
-            eprintln!("error: {other}");
+            // Messages quote user text; control characters in it are shown as escapes.
+            eprintln!("error: {}", printable(&other.to_string()));
             if let Some(hint) = other.hint() {
-                eprintln!("hint: {hint}");
+                eprintln!("hint: {}", printable(&hint));
             }
         }
     }

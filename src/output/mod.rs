@@ -11,6 +11,7 @@ pub mod destination;
 pub mod json;
 pub mod report;
 pub mod table;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 

@@ -23,8 +23,10 @@ use crate::scenario::Scenario;
 use crate::scenario::claims::claim;
 use crate::scenario::schema::RawScenario;
 
-/// Escapes text for HTML element content and quoted attribute values.
+/// Escapes text for HTML element content and quoted attribute values; control characters (which
+/// HTML forbids) become visible `\u{..}` escapes.
 pub fn escape(text: &str) -> String {
+    let text = crate::output::text::printable(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

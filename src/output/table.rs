@@ -73,7 +73,8 @@ pub fn summary_table(r: &RunResults) -> String {
         out.push('\n');
         out.push_str(&x);
     }
-    out
+    // Labels are user text: no control character reaches the terminal raw.
+    crate::output::text::printable(&out).into_owned()
 }
 
 /// Every byte the architecture sent (messages and overhead: polls, cover, lookups) per delivered
@@ -208,7 +209,7 @@ fn exposure_reading(r: &RunResults) -> Vec<String> {
 /// The reading's lines, with the exposure sentences after them.
 fn with_exposure(mut lines: Vec<String>, r: &RunResults) -> String {
     lines.extend(exposure_reading(r));
-    lines.join("\n")
+    crate::output::text::printable(&lines.join("\n")).into_owned()
 }
 
 /// Which architecture does best on a measure, and by how much over the runner-up or the worst.

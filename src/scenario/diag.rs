@@ -9,6 +9,8 @@ use std::ops::Range;
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use toml::de::{DeTable, DeValue};
 
+use crate::output::text::printable;
+
 /// One step of a key's path: a table key or an array index.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Seg {
@@ -167,10 +169,24 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Places a problem in its file: finds the line (or notes it came from `--set`).
-pub fn frame(file: &str, text: &str, problem: Problem, overridden: &[KeyPath]) -> ScenarioDiagnostic {
-    let from_cli =
-        overridden.iter().any(|o| problem.path.starts_with(o) || o.starts_with(&problem.path) && !o.0.is_empty());
+/// 1-based line and column of a byte offset, the column counted in characters (what an editor
+/// shows).
+pub fn line_col_chars(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(before, |nl| &before[nl + 1..]).chars().count() + 1;
+    (line, col)
+}
+
+/// Places a problem in its file: finds the line (or notes it came from a command-line flag).
+/// `overridden` lists the keys the command line set, each with its flag (`--set`, `--vary`).
+pub fn frame(file: &str, text: &str, problem: Problem, overridden: &[(KeyPath, &str)]) -> ScenarioDiagnostic {
+    let flag = overridden
+        .iter()
+        .rev()
+        .find(|(o, _)| problem.path.starts_with(o) || o.starts_with(&problem.path) && !o.0.is_empty())
+        .map(|(_, flag)| *flag);
+    let from_cli = flag.is_some();
     let span = if from_cli && problem.span.is_none() {
         None
     } else {
@@ -192,18 +208,30 @@ pub fn frame(file: &str, text: &str, problem: Problem, overridden: &[KeyPath]) -
             let (l, c) = line_col(text, s.start);
             (format!("{file}:{l}:{c}"), Some(l))
         }
-        None if from_cli => (format!("{file} (value from --set)"), None),
+        None if from_cli => (format!("{file} (value from {})", flag.unwrap_or("--set")), None),
         None => (file.to_owned(), None),
     };
+    // Keys, messages and the snippet go to the terminal: control characters are shown, not sent.
     ScenarioDiagnostic {
-        location,
-        key: problem.path.to_string(),
-        message: problem.message,
-        source_code: NamedSource::new(file, text.to_owned()),
+        location: printable(&location).into_owned(),
+        key: printable(&problem.path.to_string()).into_owned(),
+        message: printable(&problem.message).into_owned(),
+        source_code: NamedSource::new(file, snippet_text(text)),
         span: span.map(|s| SourceSpan::from(s.start..s.end.max(s.start))),
-        hint: problem.hint,
+        hint: problem.hint.map(|h| printable(&h).into_owned()),
         line,
     }
+}
+
+/// The scenario text for the snippet, each control character (but tab and line ends) replaced
+/// by `?` byte for byte, so spans still point at the same bytes.
+fn snippet_text(text: &str) -> String {
+    if !text.chars().any(crate::output::text::is_forbidden_in_prose) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| if crate::output::text::is_forbidden_in_prose(c) { "?".repeat(c.len_utf8()) } else { c.to_string() })
+        .collect()
 }
 
 #[cfg(test)]

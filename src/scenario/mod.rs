@@ -25,6 +25,7 @@ use crate::time::SimDuration;
 use crate::world::WorldParams;
 use diag::{KeyPath, Problem, ScenarioDiagnostic, Seg, frame};
 use schema::RawScenario;
+use toml::de::{DeTable, DeValue};
 
 /// One architecture to run: its label and resolved parameters.
 #[derive(Clone, Debug)]
@@ -103,13 +104,27 @@ pub enum ScenarioError {
         /// The system's reason.
         error: std::io::Error,
     },
-    /// A `--set` argument is malformed or names no key that can be set.
-    #[error("--set {arg}: {message}")]
+    /// A `--set` (or `--vary`) argument is malformed or names no key that can be set.
+    #[error("{flag} {arg}: {message}")]
     Override {
+        /// The flag that gave it.
+        flag: &'static str,
         /// The argument as given.
         arg: String,
         /// What is wrong.
         message: String,
+    },
+    /// The file is not UTF-8 text: where its first bad byte is.
+    #[error("{file}:{line}:{column}: not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8")]
+    NotUtf8 {
+        /// The file.
+        file: String,
+        /// 1-based line of the first byte that is not UTF-8.
+        line: usize,
+        /// 1-based column (in characters) of that byte.
+        column: usize,
+        /// The byte.
+        byte: u8,
     },
     /// The text has problems; each is framed with its file, line and key.
     #[error("{} problem(s) in the scenario", .0.len())]
@@ -120,8 +135,8 @@ pub enum ScenarioError {
 pub fn load(name_or_path: &str) -> Result<Source, ScenarioError> {
     let path = Path::new(name_or_path);
     if path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| ScenarioError::Io { file: name_or_path.to_owned(), error })?;
+        let bytes = std::fs::read(path).map_err(|error| ScenarioError::Io { file: name_or_path.to_owned(), error })?;
+        let text = utf8_text(name_or_path, bytes)?;
         return Ok(Source { file: name_or_path.to_owned(), text, dir: path.parent().map(Path::to_path_buf) });
     }
     if let Some(b) = builtin::find(name_or_path) {
@@ -143,38 +158,150 @@ pub fn load(name_or_path: &str) -> Result<Source, ScenarioError> {
     Err(ScenarioError::NotFound { name: name_or_path.to_owned() })
 }
 
-/// Parses, overrides and resolves scenario text.
-pub fn parse(source: &Source, sets: &[String]) -> Result<Scenario, ScenarioError> {
-    let invalid = |problems: Vec<Problem>, overridden: &[KeyPath]| {
-        ScenarioError::Invalid(problems.into_iter().map(|p| frame(&source.file, &source.text, p, overridden)).collect())
-    };
-    let mut table: toml::Table = match source.text.parse() {
-        Ok(t) => t,
-        Err(e) => {
-            let e: toml::de::Error = e;
-            let problem = Problem {
-                path: KeyPath::root(),
-                message: e.message().trim().to_owned(),
-                hint: Some("this is not valid TOML; see https://toml.io for the syntax".into()),
-                span: e.span(),
-            };
-            return Err(invalid(vec![problem], &[]));
-        }
-    };
-    let mut overridden = Vec::new();
-    for arg in sets {
-        overridden.push(apply_set(&mut table, arg)?);
+/// The bytes of `file` as text, or where the first byte that is not UTF-8 is.
+pub fn utf8_text(file: &str, bytes: Vec<u8>) -> Result<String, ScenarioError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let good = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&bytes[..good]).expect("valid up to here");
+        let (line, column) = diag::line_col_chars(valid, good);
+        ScenarioError::NotUtf8 { file: file.to_owned(), line, column, byte: bytes[good] }
+    })
+}
+
+/// One `key.path=value` override and where it was written: on the command line (`--set`,
+/// `--seed`, `--vary`) or in the scenario file itself (an entry of the `[sweep]` table), so that
+/// an error names the place the user can fix.
+#[derive(Clone, Debug)]
+pub struct Override {
+    /// The override, `key.path=value`.
+    pub arg: String,
+    /// The key of the scenario file that holds it (e.g. `sweep.vary[0].values[2]`); `None` for
+    /// the command line.
+    pub origin: Option<KeyPath>,
+    /// The command-line flag that gave it, when `origin` is `None` (`--set`, `--vary`).
+    pub flag: &'static str,
+}
+
+impl Override {
+    /// An override given on the command line with `--set` (or `--seed`).
+    pub fn cli(arg: impl Into<String>) -> Override {
+        Override { arg: arg.into(), origin: None, flag: "--set" }
     }
+
+    /// An override given on the command line with `flag`.
+    pub fn flag(arg: impl Into<String>, flag: &'static str) -> Override {
+        Override { arg: arg.into(), origin: None, flag }
+    }
+
+    /// An override written in the scenario file at `origin`.
+    pub fn from_file(arg: impl Into<String>, origin: KeyPath) -> Override {
+        Override { arg: arg.into(), origin: Some(origin), flag: "--set" }
+    }
+}
+
+/// Parses, overrides (with command-line `--set` arguments) and resolves scenario text.
+pub fn parse(source: &Source, sets: &[String]) -> Result<Scenario, ScenarioError> {
+    let overrides: Vec<Override> = sets.iter().map(Override::cli).collect();
+    parse_with(source, &overrides)
+}
+
+/// Parses, overrides and resolves scenario text; a problem caused by an override written in the
+/// file is reported at that entry of the file.
+pub fn parse_with(source: &Source, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    let mut table = parse_table(&source.text)
+        .map_err(|problem| ScenarioError::Invalid(vec![frame(&source.file, &source.text, problem, &[])]))?;
+    // The path each override set, with the override (the last one setting a key wins).
+    let mut applied: Vec<(KeyPath, &Override)> = Vec::new();
+    for o in overrides {
+        match (apply_set(&mut table, &o.arg, o.flag), &o.origin) {
+            (Ok(path), _) => applied.push((path, o)),
+            (Err(ScenarioError::Override { message, .. }), Some(origin)) => {
+                let problem = Problem::new(origin.clone(), format!("`{}`: {message}", o.arg))
+                    .hint("each entry is `key.path=value`, as for --set");
+                return Err(ScenarioError::Invalid(vec![frame(&source.file, &source.text, problem, &[])]));
+            }
+            (Err(e), _) => return Err(e),
+        }
+    }
+    let from_cli: Vec<(KeyPath, &str)> =
+        applied.iter().filter(|(_, o)| o.origin.is_none()).map(|(p, o)| (p.clone(), o.flag)).collect();
+    let invalid = |problems: Vec<Problem>| {
+        ScenarioError::Invalid(
+            problems.into_iter().map(|p| frame(&source.file, &source.text, in_file(p, &applied), &from_cli)).collect(),
+        )
+    };
     let raw: RawScenario = match serde_path_to_error::deserialize(toml::Value::Table(table)) {
         Ok(r) => r,
-        Err(e) => return Err(invalid(vec![resolve::serde_problem(&KeyPath::root(), e)], &overridden)),
+        Err(e) => return Err(invalid(vec![resolve::serde_problem(&KeyPath::root(), e)])),
     };
-    resolve::resolve(raw, source.dir.as_deref()).map_err(|problems| invalid(problems, &overridden))
+    resolve::resolve(raw, source.dir.as_deref()).map_err(invalid)
+}
+
+/// A problem with a key an override written in the file set, moved to that entry of the file.
+fn in_file(problem: Problem, applied: &[(KeyPath, &Override)]) -> Problem {
+    let last = applied.iter().rev().find(|(path, _)| {
+        problem.path.starts_with(path) || (path.starts_with(&problem.path) && !problem.path.0.is_empty())
+    });
+    match last {
+        Some((_, Override { arg, origin: Some(origin), .. })) => Problem {
+            path: origin.clone(),
+            message: format!("`{}`: {}", arg, problem.message),
+            hint: problem.hint,
+            span: None,
+        },
+        _ => problem,
+    }
+}
+
+/// Parses the TOML text into a table. A top-level `seed` of 2^63 or more, which TOML's signed
+/// 64-bit integers cannot hold, is read as the string of its digits (the seed accepts both).
+fn parse_table(text: &str) -> Result<toml::Table, Problem> {
+    let problem = |e: toml::de::Error, shift: Option<(usize, usize)>| {
+        let span = e.span().map(|s| match shift {
+            // Offsets after the rewritten seed move back to the text as written.
+            Some((after, by)) if s.start >= after => s.start - by..s.end.saturating_sub(by).max(s.start - by),
+            _ => s,
+        });
+        Problem {
+            path: KeyPath::root(),
+            message: e.message().trim().to_owned(),
+            hint: Some("this is not valid TOML; see https://toml.io for the syntax".into()),
+            span,
+        }
+    };
+    let first = match text.parse::<toml::Table>() {
+        Ok(t) => return Ok(t),
+        Err(e) => e,
+    };
+    let (doc, _) = DeTable::parse_recoverable(text);
+    let seed = doc.get_ref().iter().find(|(k, _)| k.get_ref().as_ref() == "seed").and_then(|(_, v)| {
+        let DeValue::Integer(i) = v.get_ref() else { return None };
+        let digits: String = i.as_str().chars().filter(|&c| c != '_' && c != '+').collect();
+        (i.radix() == 10 && digits.chars().all(|c| c.is_ascii_digit())).then(|| (v.span(), digits))
+    });
+    let Some((span, digits)) = seed else { return Err(problem(first, None)) };
+    match digits.parse::<u64>() {
+        Ok(n) if n > i64::MAX as u64 => {}
+        Ok(_) => return Err(problem(first, None)),
+        Err(_) => {
+            return Err(Problem {
+                path: KeyPath::root().key("seed"),
+                message: format!("{digits} is above the largest seed, {}", units::MAX_SEED),
+                hint: Some("seeds are whole numbers from 0 to 2^64 - 1".into()),
+                span: Some(span),
+            });
+        }
+    }
+    let quoted = format!("\"{digits}\"");
+    let rewritten = format!("{}{quoted}{}", &text[..span.start], &text[span.end..]);
+    let grown = quoted.len() - (span.end - span.start);
+    rewritten.parse::<toml::Table>().map_err(|e| problem(e, Some((span.start + quoted.len(), grown))))
 }
 
 /// Applies one `key.path=value` override; returns the path it set.
-fn apply_set(table: &mut toml::Table, arg: &str) -> Result<KeyPath, ScenarioError> {
-    let err = |message: String| ScenarioError::Override { arg: arg.to_owned(), message };
+fn apply_set(table: &mut toml::Table, arg: &str, flag: &'static str) -> Result<KeyPath, ScenarioError> {
+    let err = |message: String| ScenarioError::Override { flag, arg: arg.to_owned(), message };
     let (key, value) = arg.split_once('=').ok_or_else(|| err("expected key.path=value".into()))?;
     let path = KeyPath::parse(key.trim());
     if path.0.is_empty() {
@@ -252,6 +379,58 @@ mod tests {
         assert!(matches!(parse(&src(MINI), &["arch.nobody.servers=1".into()]), Err(ScenarioError::Override { .. })));
         let Err(ScenarioError::Invalid(d)) = parse(&src(MINI), &["world.users=0".into()]) else { panic!() };
         assert!(d[0].location.contains("--set"), "{}", d[0].location);
+    }
+
+    #[test]
+    fn seeds_issue_9_of_2_pow_63_and_above_read_bare_quoted_or_from_set() {
+        let mini = MINI.replace("users = 10", "users = 20");
+        let mini = mini.as_str();
+        for text in [format!("seed = 18446744073709551615\n{mini}"), format!("seed = \"18446744073709551615\"\n{mini}")]
+        {
+            assert_eq!(parse(&src(&text), &[]).unwrap().seed(), u64::MAX, "{text}");
+        }
+        assert_eq!(parse(&src(mini), &["seed=9223372036854775808".into()]).unwrap().seed(), 1 << 63);
+        assert_eq!(parse(&src(mini), &["seed=\"7\"".into()]).unwrap().seed(), 7);
+        let Err(ScenarioError::Invalid(d)) = parse(&src(&format!("seed = true\n{mini}")), &[]) else { panic!() };
+        assert!(d[0].message.contains("0 to 18446744073709551615"), "{:?}", d[0]);
+        assert!(!d[0].hint.as_deref().unwrap_or("").contains("duration"), "{:?}", d[0].hint);
+    }
+
+    #[test]
+    fn big_seed_issue_9_leaves_later_syntax_errors_on_their_own_line_and_column() {
+        // The seed is read as a string for TOML's sake; an error after it still points at the
+        // text as written.
+        let text = format!("seed = 18446744073709551615\n{MINI}").replace("users = 10", "users = = 10");
+        let Err(ScenarioError::Invalid(d)) = parse(&src(&text), &[]) else { panic!() };
+        let (line, col) = diag::line_col(&text, d[0].span.unwrap().offset());
+        assert_eq!((d[0].line, line), (Some(5), 5), "{:?}", d[0]);
+        assert_eq!(&text[text.lines().take(4).map(|l| l.len() + 1).sum::<usize>()..][col - 1..][..1], "=");
+    }
+
+    #[test]
+    fn invalid_utf8_issue_9_names_line_and_column_in_characters() {
+        let e = utf8_text("f.toml", "a = 1\nname = \"é".bytes().chain([0xff, b'"']).collect()).unwrap_err();
+        // `name = "é` is 9 characters (10 bytes): the bad byte is column 10.
+        assert!(matches!(e, ScenarioError::NotUtf8 { line: 2, column: 10, byte: 0xff, .. }), "{e}");
+        assert!(e.to_string().starts_with("f.toml:2:10: not UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn overrides_from_the_file_issue_9_are_reported_at_their_entry() {
+        let text = format!("{MINI}[sweep]\nset = [\"world.users=1\"]\n");
+        let origin = KeyPath::parse("sweep.set[0]");
+        let Err(ScenarioError::Invalid(d)) = parse_with(&src(&text), &[Override::from_file("world.users=1", origin)])
+        else {
+            panic!()
+        };
+        assert_eq!((d[0].key.as_str(), d[0].line), ("sweep.set[0]", Some(9)), "{:?}", d[0]);
+        assert!(d[0].message.contains("`world.users=1`"), "{}", d[0].message);
+        // The same override from the command line says so.
+        let Err(ScenarioError::Invalid(d)) = parse_with(&src(MINI), &[Override::flag("world.users=1", "--vary")])
+        else {
+            panic!()
+        };
+        assert!(d[0].location.ends_with("(value from --vary)"), "{}", d[0].location);
     }
 
     #[test]

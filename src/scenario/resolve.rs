@@ -65,12 +65,43 @@ pub fn serde_problem(base: &KeyPath, e: serde_path_to_error::Error<toml::de::Err
         Some("check the spelling; `netarch schema` lists every key, docs/scenarios.md explains them".to_owned())
     } else if message.starts_with("missing field") {
         Some("add the key; docs/scenarios.md gives its meaning and unit".to_owned())
+    } else if message.contains("expected a seed") {
+        Some("e.g. seed = 42; seeds of 2^63 and above may also be written as a string of digits".to_owned())
+    } else if message.starts_with("invalid type: floating point") && expects_whole_number(&message) {
+        Some("this key takes a whole number written in digits, e.g. 1000000: not in exponent form (1e6) nor with a fraction".to_owned())
     } else if message.starts_with("invalid type") {
         Some("durations, sizes and rates are strings with a unit, e.g. \"50ms\", \"1KB\", \"6/h\"".to_owned())
     } else {
         None
     };
     Problem { path, message, hint, span: None }
+}
+
+/// Whether a serde message says an integer was expected (`expected u32`, `expected i64`, ...).
+fn expects_whole_number(message: &str) -> bool {
+    message.split("expected ").nth(1).is_some_and(|t| {
+        let t = t.trim();
+        (t.starts_with('u') || t.starts_with('i')) && t[1..].chars().take_while(char::is_ascii_digit).count() > 0
+            || t.starts_with("usize")
+    })
+}
+
+/// Checks that `text` has no control character (in `prose`, newlines and tabs are fine).
+pub fn no_control(text: &str, path: KeyPath, prose: bool, problems: &mut Vec<Problem>) {
+    let forbidden =
+        if prose { crate::output::text::is_forbidden_in_prose } else { crate::output::text::is_forbidden_in_name };
+    if let Some((at, c)) = text.chars().enumerate().find(|&(_, c)| forbidden(c)) {
+        let what = if prose { "this text" } else { "a name or title" };
+        problems.push(
+            Problem::new(
+                path,
+                format!("`{}` has a control character (U+{:04X}) at character {}", text.escape_default(), c as u32, at + 1),
+            )
+            .hint(format!(
+                "{what} is shown in charts, reports and the terminal; remove the character (TOML escapes such as \\u0001 write one too)"
+            )),
+        );
+    }
 }
 
 /// Checks that `value` is a probability.
@@ -185,6 +216,27 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
                 .hint("use letters, digits, `-` and `_`"),
         );
     }
+    // Text shown in charts, reports and the terminal: no control characters (an SVG with one is
+    // not well-formed XML; an escape sequence rewrites the terminal).
+    no_control(&raw.title, root.key("title"), false, p);
+    for (key, text) in [
+        ("what", &raw.explain.what),
+        ("shows", &raw.explain.shows),
+        ("next", &raw.explain.next),
+        ("sources", &raw.explain.sources),
+    ] {
+        no_control(text, root.key("explain").key(key), true, p);
+    }
+    for (i, a) in raw.arch.iter().enumerate() {
+        if let Some(name) = &a.name {
+            no_control(name, root.key("arch").index(i).key("name"), false, p);
+        }
+    }
+    for (i, a) in raw.adversary.iter().enumerate() {
+        if let Some(name) = &a.name {
+            no_control(name, root.key("adversary").index(i).key("name"), false, p);
+        }
+    }
     for (i, id) in raw.claims.iter().enumerate() {
         if crate::scenario::claims::claim(id).is_none() {
             p.push(
@@ -224,7 +276,7 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
         None => Regions::default_matrix(),
         Some(file) => {
             let full = dir.map_or_else(|| Path::new(file).to_path_buf(), |d| d.join(file));
-            match std::fs::read_to_string(&full) {
+            match std::fs::read(&full) {
                 Err(e) => {
                     p.push(Problem::new(
                         wp.key("regions").key("matrix"),
@@ -232,11 +284,11 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
                     ));
                     Regions::default_matrix()
                 }
-                Ok(text) => Regions::from_csv(&text, SOUTH_AMERICA_DIAGONAL_MS).unwrap_or_else(|e| {
-                    p.push(
-                        Problem::new(wp.key("regions").key("matrix"), format!("{}: {e}", full.display()))
-                            .hint("the first row is `region,<name>,...`; each cell a round-trip time in ms"),
-                    );
+                Ok(bytes) => Regions::from_csv_bytes(&bytes, SOUTH_AMERICA_DIAGONAL_MS).unwrap_or_else(|e| {
+                    p.push(Problem::new(wp.key("regions").key("matrix"), format!("{}: {e}", full.display())).hint(
+                        "the first row is `region,<name>,...`, then one row per region in that order, \
+                             each cell a round-trip time in ms (see docs/scenarios.md)",
+                    ));
                     Regions::default_matrix()
                 }),
             }

@@ -33,8 +33,10 @@ pub struct RawScenario {
     /// Text for `netarch explain`.
     #[serde(default)]
     pub explain: RawExplain,
-    /// Seed of every random stream; the same seed gives byte-identical results.
-    #[serde(default = "default_seed")]
+    /// Seed of every random stream, 0 to 2^64 - 1; the same seed gives byte-identical results.
+    /// Seeds of 2^63 and above may be written bare or as a string of digits.
+    #[serde(default = "default_seed", deserialize_with = "crate::scenario::units::deserialize_seed")]
+    #[schemars(schema_with = "crate::scenario::units::seed_schema")]
     pub seed: u64,
     /// How long users send messages (after which the cool-down runs with no new sends).
     pub duration: Duration,

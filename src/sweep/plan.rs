@@ -6,16 +6,18 @@
 //! cartesian product of the varied keys' values, the first key varying slowest (like nested
 //! loops in the order given). Run `(point, replicate)` gets the seed
 //! `derive_seed(base, Purpose::Replicate, point << 32 | replicate) >> 1`: independent of the number
-//! of points, replicates, jobs and shards, and below 2^63 so that `netarch run --seed` can repeat
-//! any single run. This module runs nothing; [`super::exec`] does.
+//! of points, replicates, jobs and shards. It is below 2^63 (a TOML integer once bounded seeds;
+//! seeds now take the whole u64 range, but the shift stays so that sweeps keep their results),
+//! and `netarch run --seed` repeats any single run. This module runs nothing; [`super::exec`] does.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::SweepError;
 use crate::engine::rng::{Purpose, derive_seed};
+use crate::scenario::diag::{KeyPath, Problem, frame};
 use crate::scenario::units::{format_duration, parse_duration, parse_rate, parse_size};
-use crate::scenario::{self, Scenario, Source};
+use crate::scenario::{self, Override, Scenario, ScenarioError, Source};
 
 /// Replicates per point when neither `--replicates` nor the `[sweep]` table says.
 pub const DEFAULT_REPLICATES: u32 = 5;
@@ -178,27 +180,42 @@ impl Vary {
         } else {
             spec.split(',').map(SweepValue::parse).collect::<Result<Vec<_>, _>>().map_err(bad)?
         };
-        check_values(key, values).map_err(bad)
+        check_values(key, values).map_err(|(_, m)| bad(m))
     }
 
-    /// Resolves one entry of a `[sweep]` table's `vary` list.
-    pub fn from_raw(raw: &RawVary, at: usize) -> Result<Vary, SweepError> {
-        let bad =
-            |message: String| SweepError::Spec { arg: format!("[sweep] vary[{at}] (key `{}`)", raw.key), message };
-        let values = match (&raw.values, &raw.range) {
-            (Some(v), None) => v.clone(),
-            (None, Some(r)) => range(r).map_err(bad)?,
-            _ => return Err(bad("give either `values = [...]` or `range = \"start:stop:step\"`".into())),
+    /// Resolves entry `at` of a `[sweep]` table's `vary` list; a problem names the entry's key
+    /// in the file (`sweep.vary[at].values`, `.range` or `.key`).
+    pub fn from_raw(raw: &RawVary, at: usize) -> Result<Vary, Problem> {
+        let entry = KeyPath::root().key("sweep").key("vary").index(at);
+        let (values, field) = match (&raw.values, &raw.range) {
+            (Some(v), None) => (v.clone(), "values"),
+            (None, Some(r)) => (range(r).map_err(|m| Problem::new(entry.key("range"), m))?, "range"),
+            _ => {
+                return Err(Problem::new(entry, "give either `values = [...]` or `range = \"start:stop:step\"`")
+                    .hint("see docs/sweeps.md for the [sweep] table"));
+            }
         };
-        check_values(raw.key.trim(), values).map_err(bad)
+        if raw.key.trim().is_empty() {
+            return Err(Problem::new(entry.key("key"), "the key is empty").hint("e.g. key = \"world.users\""));
+        }
+        check_values(raw.key.trim(), values).map_err(|(on_key, m)| {
+            Problem::new(entry.key(if on_key { "key" } else { field }), m)
+                .hint("see docs/sweeps.md for the [sweep] table")
+        })
     }
 }
 
-fn check_values(key: &str, values: Vec<SweepValue>) -> Result<Vary, String> {
+/// Checks the values of one varied key; an error says whether the key (true) or a value (false)
+/// is at fault.
+fn check_values(key: &str, values: Vec<SweepValue>) -> Result<Vary, (bool, String)> {
     let root = key.split(['.', '[']).next().unwrap_or("");
     if root == "seed" || root == "sweep" {
-        return Err(format!("`{key}` cannot be swept: seeds come from the base seed and the replicate"));
+        return Err((true, format!("`{key}` cannot be swept: seeds come from the base seed and the replicate")));
     }
+    check_value_list(key, values).map_err(|m| (false, m))
+}
+
+fn check_value_list(key: &str, values: Vec<SweepValue>) -> Result<Vary, String> {
     if values.is_empty() || values.iter().any(|v| matches!(v, SweepValue::Text(t) if t.is_empty())) {
         return Err("a value is empty".into());
     }
@@ -440,14 +457,19 @@ impl Plan {
 
     /// The value of each varied key at `point`, in key order.
     pub fn values_at(&self, point: u64) -> Vec<&SweepValue> {
+        self.value_indices(point).into_iter().zip(&self.vary).map(|(j, v)| &v.values[j]).collect()
+    }
+
+    /// The index of each varied key's value at `point`, in key order.
+    fn value_indices(&self, point: u64) -> Vec<usize> {
         let mut rest = point;
-        let mut out = vec![None; self.vary.len()];
+        let mut out = vec![0; self.vary.len()];
         for (i, v) in self.vary.iter().enumerate().rev() {
             let n = v.values.len() as u64;
-            out[i] = Some(&v.values[(rest % n) as usize]);
+            out[i] = (rest % n) as usize;
             rest /= n;
         }
-        out.into_iter().map(|v| v.expect("every key has a value")).collect()
+        out
     }
 
     /// The seed of a run: from (base seed, point, replicate) only, below 2^63.
@@ -458,10 +480,17 @@ impl Plan {
     /// The `--set` overrides of a point (after the base ones): `arch.*` expanded to the selected
     /// architectures' positions in the file.
     pub fn point_sets(&self, point: u64) -> Vec<String> {
-        let mut sets = self.sets.clone();
-        for (v, value) in self.vary.iter().zip(self.values_at(point)) {
+        self.traced_point_sets(point).into_iter().map(|(set, _)| set).collect()
+    }
+
+    /// [`Plan::point_sets`], each with where it comes from: which base override, or which varied
+    /// key and value.
+    fn traced_point_sets(&self, point: u64) -> Vec<(String, SetFrom)> {
+        let mut sets: Vec<(String, SetFrom)> =
+            self.sets.iter().enumerate().map(|(i, s)| (s.clone(), SetFrom::Base(i))).collect();
+        for (k, (v, j)) in self.vary.iter().zip(self.value_indices(point)).enumerate() {
             for key in self.expand(&v.key) {
-                sets.push(format!("{key}={}", value.toml_literal()));
+                sets.push((format!("{key}={}", v.values[j].toml_literal()), SetFrom::Vary { key: k, value: j }));
             }
         }
         sets
@@ -530,6 +559,15 @@ impl Plan {
     }
 }
 
+/// Where one override of a point comes from.
+#[derive(Clone, Copy, Debug)]
+enum SetFrom {
+    /// The plan's base overrides, by position.
+    Base(usize),
+    /// A varied key and the index of its value.
+    Vary { key: usize, value: usize },
+}
+
 /// Quotes a shell word when it needs it.
 pub fn quote(word: &str) -> String {
     let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
@@ -542,8 +580,18 @@ pub fn select(s: &mut Scenario, labels: &[String]) {
 }
 
 /// Resolves a sweep request and its scenario into a plan, checking every point's scenario.
+///
+/// A problem with what the command line gave (`--vary`, `--set`, `--arch`, `--replicates`) is
+/// reported with that flag; a problem with the scenario's `[sweep]` table is reported like any
+/// scenario problem, at its file, line and key.
 pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
     let source = scenario::load(&req.scenario)?;
+    let in_file = |path: KeyPath, message: String, hint: &str| -> SweepError {
+        let problem = Problem::new(path, message).hint(hint);
+        SweepError::Scenario(ScenarioError::Invalid(vec![frame(&source.file, &source.text, problem, &[])]))
+    };
+    let sweep_key = || KeyPath::root().key("sweep");
+    const HINT: &str = "see docs/sweeps.md for the [sweep] table";
     let mut cli_sets = req.sets.clone();
     if let Some(seed) = req.seed {
         cli_sets.push(format!("seed={seed}"));
@@ -554,12 +602,23 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
     let table = first.raw.sweep.clone().unwrap_or_default();
     let mut sets = table.set.clone();
     sets.extend(cli_sets);
-    let base = scenario::parse(&source, &sets)?;
+    // Where each base override is written: the table's `set` list, then the command line.
+    let set_origins: Vec<Option<KeyPath>> =
+        (0..sets.len()).map(|i| (i < table.set.len()).then(|| sweep_key().key("set").index(i))).collect();
+    let overrides = |list: &[(String, Option<KeyPath>, &'static str)]| -> Vec<Override> {
+        list.iter().map(|(arg, origin, flag)| Override { arg: arg.clone(), origin: origin.clone(), flag }).collect()
+    };
+    let base_list: Vec<(String, Option<KeyPath>, &'static str)> =
+        sets.iter().cloned().zip(set_origins.iter().cloned()).map(|(a, o)| (a, o, "--set")).collect();
+    let base = scenario::parse_with(&source, &overrides(&base_list))?;
 
-    let vary = if !req.vary.is_empty() {
+    let from_table = req.vary.is_empty();
+    let vary = if !from_table {
         req.vary.iter().map(|a| Vary::parse_arg(a)).collect::<Result<Vec<_>, _>>()?
     } else {
-        table.vary.iter().enumerate().map(|(i, v)| Vary::from_raw(v, i)).collect::<Result<Vec<_>, _>>()?
+        table.vary.iter().enumerate().map(|(i, v)| Vary::from_raw(v, i)).collect::<Result<Vec<_>, _>>().map_err(
+            |p| SweepError::Scenario(ScenarioError::Invalid(vec![frame(&source.file, &source.text, p, &[])])),
+        )?
     };
     if vary.is_empty() {
         return Err(SweepError::Spec {
@@ -570,7 +629,11 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
         });
     }
     for (i, v) in vary.iter().enumerate() {
-        if vary[..i].iter().any(|w| w.key == v.key) {
+        if let Some(j) = vary[..i].iter().position(|w| w.key == v.key) {
+            if from_table {
+                let path = sweep_key().key("vary").index(i).key("key");
+                return Err(in_file(path, format!("`{}` is varied twice (also by vary[{j}])", v.key), HINT));
+            }
             return Err(SweepError::Spec {
                 arg: format!("--vary {}", v.key),
                 message: "this key is varied twice".into(),
@@ -579,6 +642,9 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
     }
     let replicates = req.replicates.or(table.replicates).unwrap_or(DEFAULT_REPLICATES);
     if replicates == 0 {
+        if req.replicates.is_none() {
+            return Err(in_file(sweep_key().key("replicates"), "at least one replicate is needed".into(), HINT));
+        }
         return Err(SweepError::Spec {
             arg: "--replicates 0".into(),
             message: "at least one replicate is needed".into(),
@@ -587,12 +653,14 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
 
     let all_labels: Vec<String> = base.archs.iter().map(|a| a.name.clone()).collect();
     let wanted = if req.archs.is_empty() { table.archs.clone() } else { req.archs.clone() };
-    for w in &wanted {
+    for (i, w) in wanted.iter().enumerate() {
         if !all_labels.contains(w) {
-            return Err(SweepError::Spec {
-                arg: format!("--arch {w}"),
-                message: format!("no architecture has this label; the scenario's are: {}", all_labels.join(", ")),
-            });
+            let message = format!("no architecture has this label; the scenario's are: {}", all_labels.join(", "));
+            if req.archs.is_empty() {
+                let path = sweep_key().key("archs").index(i);
+                return Err(in_file(path, format!("`{w}`: {message}"), HINT));
+            }
+            return Err(SweepError::Spec { arg: format!("--arch {w}"), message });
         }
     }
     let arch_subset = !wanted.is_empty();
@@ -611,6 +679,14 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
         DEFAULT_METRICS.iter().map(|m| m.to_string()).collect()
     };
 
+    // Metric names label charts and the terminal: no control characters.
+    if let Some((i, m)) = metrics.iter().enumerate().find(|(_, m)| m.chars().any(char::is_control)) {
+        let message = format!("`{}` has a control character; metric names are those of tidy.csv", m.escape_default());
+        if req.metrics.is_empty() {
+            return Err(in_file(sweep_key().key("metrics").index(i), message, HINT));
+        }
+        return Err(SweepError::Spec { arg: "--metric".into(), message });
+    }
     let resolved = serde_json::to_value(&base.raw).expect("a scenario serialises");
     let plan = Plan {
         netarch_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -631,28 +707,53 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
         resolved,
     };
     if plan.points() > u32::MAX as u64 {
-        return Err(SweepError::Spec {
-            arg: "--vary".into(),
-            message: format!("{} points is too many", plan.points()),
-        });
+        let message = format!("{} points is too many", plan.points());
+        if from_table {
+            return Err(in_file(sweep_key().key("vary"), message, HINT));
+        }
+        return Err(SweepError::Spec { arg: "--vary".into(), message });
     }
-    for v in &plan.vary {
+    for (i, v) in plan.vary.iter().enumerate() {
         if v.key.starts_with("arch.*.") && plan.expand(&v.key).is_empty() {
+            if from_table {
+                let path = sweep_key().key("vary").index(i).key("key");
+                return Err(in_file(path, format!("`{}`: no architecture is selected", v.key), HINT));
+            }
             return Err(SweepError::Spec {
                 arg: format!("--vary {}", v.key),
                 message: "no architecture is selected".into(),
             });
         }
     }
+    // Where a varied value is written in the file (its entry of `values`, or the `range`).
+    let vary_origin = |key: usize, value: usize| -> Option<KeyPath> {
+        let entry = sweep_key().key("vary").index(key);
+        from_table.then(|| match table.vary[key].values {
+            Some(_) => entry.key("values").index(value),
+            None => entry.key("range"),
+        })
+    };
     // Check every point now: a bad value should fail before the first run, not hours later.
     for point in 0..plan.points() {
-        let s = scenario::parse(&source, &plan.point_sets(point))?;
+        let traced: Vec<(String, Option<KeyPath>, &'static str)> = plan
+            .traced_point_sets(point)
+            .into_iter()
+            .map(|(arg, from)| match from {
+                SetFrom::Base(i) => (arg, set_origins[i].clone(), "--set"),
+                SetFrom::Vary { key, value } => (arg, vary_origin(key, value), "--vary"),
+            })
+            .collect();
+        let s = scenario::parse_with(&source, &overrides(&traced))?;
         let labels: Vec<&str> = s.archs.iter().map(|a| a.name.as_str()).collect();
         if let Some(missing) = plan.archs.iter().find(|a| !labels.contains(&a.as_str())) {
-            return Err(SweepError::Spec {
-                arg: format!("--vary (point {point})"),
-                message: format!("the architecture `{missing}` is gone at this point; do not vary architecture labels"),
-            });
+            let message =
+                format!("the architecture `{missing}` is gone at this point; do not vary architecture labels");
+            if from_table {
+                let values: Vec<String> = plan.values_at(point).iter().map(|v| v.to_string()).collect();
+                let at = format!("at point {point} ({}): {message}", values.join(", "));
+                return Err(in_file(sweep_key().key("vary"), at, HINT));
+            }
+            return Err(SweepError::Spec { arg: format!("--vary (point {point})"), message });
         }
     }
     Ok((plan, source))

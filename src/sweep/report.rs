@@ -187,7 +187,8 @@ pub fn terminal_summary(plan: &Plan, aggs: &[Aggregate]) -> String {
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
-    out
+    // Keys and labels are user text (sweep.json may be edited): no raw control character.
+    crate::output::text::printable(&out).into_owned()
 }
 
 /// The plan in words, for `netarch sweep --dry-run`.
@@ -209,7 +210,7 @@ pub fn plan_text(plan: &Plan, shard: Option<Shard>) -> String {
     out.push_str(&format!("\n  charted metrics: {}\n", plan.metrics.join(", ")));
     out.push_str("every point's scenario checks out. The first run on its own:\n");
     out.push_str(&format!("  {}\n", plan.run_command(RunId { point: 0, replicate: 0 })));
-    out
+    crate::output::text::printable(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -44,15 +44,41 @@ pub struct Regions {
     one_way_us: Vec<u64>,
 }
 
+/// Most regions a matrix may name: region ids are one byte.
+pub const MAX_REGIONS: usize = RegionId::MAX as usize;
+
 /// Why a latency matrix could not be read.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum MatrixError {
-    /// The header row is missing or does not start with `region`.
-    #[error("line {line}: expected a header row `region,<name>,<name>,...`")]
-    BadHeader { line: usize },
+    /// The file is not UTF-8 text.
+    #[error("line {line}, column {column}: not UTF-8 text (byte 0x{byte:02x}); save the matrix as UTF-8")]
+    NotUtf8 { line: usize, column: usize, byte: u8 },
+    /// Nothing but comments and blank lines.
+    #[error("the matrix is empty: expected a header row `region,<name>,<name>,...`")]
+    Empty,
+    /// The header row does not start with `region`.
+    #[error("line {line}: expected a header row `region,<name>,<name>,...`, found `{found}`")]
+    BadHeader { line: usize, found: String },
+    /// The header names no region, or more than [`MAX_REGIONS`].
+    #[error("line {line}: the header names {count} regions; a matrix has 1 to {MAX_REGIONS}")]
+    RegionCount { line: usize, count: usize },
+    /// A region name is empty, has a control character, or is not unique.
+    #[error("line {line}, column {column}: {problem}")]
+    BadName { line: usize, column: usize, problem: String },
+    /// A cell is quoted in a way this reader does not take (a quote inside, a comma in quotes).
+    #[error(
+        "line {line}, column {column}: `{cell}`: a cell may be wrapped in double quotes, but holds neither a quote nor a comma"
+    )]
+    BadQuote { line: usize, column: usize, cell: String },
     /// A row names a region not in the header, or rows are out of order.
-    #[error("line {line}: row `{found}` does not match header column `{expected}`")]
+    #[error("line {line}: row `{found}` does not match header column `{expected}` (rows follow the header's order)")]
     RowMismatch { line: usize, found: String, expected: String },
+    /// A row has more or fewer cells than the header.
+    #[error("line {line}: row `{row}` has {found} cells after its name, the header {expected}{}", if *.found > *.expected { " (a trailing comma?)" } else { "" })]
+    RowLength { line: usize, row: String, found: usize, expected: usize },
+    /// More rows than regions.
+    #[error("line {line}: a row beyond the {regions} regions of the header")]
+    ExtraRow { line: usize, regions: usize },
     /// A cell is not a non-negative number, or is empty off the diagonal.
     #[error("line {line}, column {column}: `{cell}` is not a round-trip time in ms")]
     BadCell { line: usize, column: usize, cell: String },
@@ -61,38 +87,95 @@ pub enum MatrixError {
     NotSquare { rows: usize, columns: usize },
 }
 
+/// One cell of a CSV line, trimmed, without the double quotes that may wrap it.
+fn unquote(cell: &str, line: usize, column: usize) -> Result<&str, MatrixError> {
+    let bad = || MatrixError::BadQuote { line, column, cell: cell.to_owned() };
+    let inner = match cell.strip_prefix('"') {
+        Some(rest) => rest.strip_suffix('"').ok_or_else(bad)?,
+        None => cell,
+    };
+    if inner.contains('"') {
+        return Err(bad());
+    }
+    Ok(inner.trim())
+}
+
+/// The cells of a CSV line (1-based columns), each trimmed and unquoted.
+fn cells(line: &str, lno: usize) -> Result<Vec<&str>, MatrixError> {
+    line.split(',').enumerate().map(|(i, c)| unquote(c.trim(), lno, i + 1)).collect()
+}
+
 impl Regions {
-    /// Parses a CSV matrix of round-trip times in ms (`#` lines are comments). An empty diagonal
-    /// cell is filled with `empty_diagonal_ms`, an empty cell elsewhere is an error.
+    /// Parses a matrix file's bytes: [`Regions::from_csv`], after checking that they are UTF-8.
+    pub fn from_csv_bytes(bytes: &[u8], empty_diagonal_ms: f64) -> Result<Regions, MatrixError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let good = e.valid_up_to();
+            let valid = std::str::from_utf8(&bytes[..good]).expect("valid up to here");
+            let (line, column) = crate::scenario::diag::line_col_chars(valid, good);
+            MatrixError::NotUtf8 { line, column, byte: bytes[good] }
+        })?;
+        Regions::from_csv(text, empty_diagonal_ms)
+    }
+
+    /// Parses a CSV matrix of round-trip times in ms. The first row is `region,<name>,...` (1 to
+    /// [`MAX_REGIONS`] distinct names without control characters), then one row per region in the
+    /// header's order, its name and one cell per region. Lines starting with `#` and blank lines
+    /// are skipped; a leading byte-order mark is ignored; a cell may be wrapped in double quotes
+    /// (as spreadsheets write them) if it holds no quote or comma. An empty diagonal cell is
+    /// filled with `empty_diagonal_ms`, an empty cell elsewhere is an error.
     pub fn from_csv(text: &str, empty_diagonal_ms: f64) -> Result<Regions, MatrixError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
-        let (hline, header) = lines.next().ok_or(MatrixError::BadHeader { line: 1 })?;
-        let mut cols = header.split(',').map(str::trim);
-        if cols.next() != Some("region") {
-            return Err(MatrixError::BadHeader { line: hline + 1 });
+        let (hline, header) = lines.next().ok_or(MatrixError::Empty)?;
+        let hline = hline + 1;
+        let header_cells = cells(header, hline)?;
+        if header_cells[0] != "region" {
+            return Err(MatrixError::BadHeader { line: hline, found: header.chars().take(40).collect() });
         }
-        let names: Vec<String> = cols.map(str::to_owned).collect();
+        let names: Vec<String> = header_cells[1..].iter().map(|c| c.to_string()).collect();
         let n = names.len();
-        if n == 0 || n > RegionId::MAX as usize {
-            return Err(MatrixError::BadHeader { line: hline + 1 });
+        if n == 0 || n > MAX_REGIONS {
+            return Err(MatrixError::RegionCount { line: hline, count: n });
+        }
+        for (i, name) in names.iter().enumerate() {
+            let bad = |problem: String| MatrixError::BadName { line: hline, column: i + 2, problem };
+            if name.is_empty() {
+                return Err(bad("a region name is empty".into()));
+            }
+            if name.chars().any(char::is_control) {
+                return Err(bad(format!("the region name `{}` has a control character", name.escape_default())));
+            }
+            if let Some(j) = names[..i].iter().position(|m| m == name) {
+                return Err(bad(format!("the region `{name}` is named twice (also column {})", j + 2)));
+            }
         }
         let mut one_way_us = vec![0u64; n * n];
         let mut rows = 0;
         for (i, (lno, line)) in lines.enumerate() {
-            let mut cells = line.split(',').map(str::trim);
-            let row_name = cells.next().unwrap_or_default();
-            let expected = names.get(i).cloned().unwrap_or_default();
-            if row_name != expected {
-                return Err(MatrixError::RowMismatch { line: lno + 1, found: row_name.into(), expected });
+            let lno = lno + 1;
+            if i >= n {
+                return Err(MatrixError::ExtraRow { line: lno, regions: n });
             }
-            for j in 0..n {
-                let cell = cells.next().unwrap_or("");
+            let row = cells(line, lno)?;
+            let row_name = row[0];
+            if row_name != names[i] {
+                return Err(MatrixError::RowMismatch { line: lno, found: row_name.into(), expected: names[i].clone() });
+            }
+            if row.len() - 1 != n {
+                return Err(MatrixError::RowLength {
+                    line: lno,
+                    row: row_name.into(),
+                    found: row.len() - 1,
+                    expected: n,
+                });
+            }
+            for (j, &cell) in row[1..].iter().enumerate() {
                 let rtt = if cell.is_empty() && i == j {
                     empty_diagonal_ms
                 } else {
                     match cell.parse::<f64>() {
                         Ok(v) if v.is_finite() && v >= 0.0 => v,
-                        _ => return Err(MatrixError::BadCell { line: lno + 1, column: j + 2, cell: cell.into() }),
+                        _ => return Err(MatrixError::BadCell { line: lno, column: j + 2, cell: cell.into() }),
                     }
                 };
                 one_way_us[i * n + j] = (rtt * 500.0).round() as u64;
@@ -191,11 +274,76 @@ mod tests {
 
     #[test]
     fn malformed_matrices_are_rejected_with_their_line() {
-        assert!(matches!(Regions::from_csv("x,a\n", 1.0), Err(MatrixError::BadHeader { line: 1 })));
+        assert!(matches!(Regions::from_csv("x,a\n", 1.0), Err(MatrixError::BadHeader { line: 1, .. })));
         assert!(matches!(
             Regions::from_csv("region,a,b\na,1,2\nb,,3\n", 1.0),
             Err(MatrixError::BadCell { line: 3, column: 2, .. })
         ));
         assert!(matches!(Regions::from_csv("region,a,b\na,1,2\n", 1.0), Err(MatrixError::NotSquare { .. })));
+    }
+
+    /// A matrix of `n` regions named r0, r1, ... with every cell `rtt`.
+    fn square(n: usize, rtt: &str) -> String {
+        let names: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
+        let mut text = format!("region,{}\n", names.join(","));
+        for name in &names {
+            text.push_str(&format!("{name},{}\n", vec![rtt; n].join(",")));
+        }
+        text
+    }
+
+    #[test]
+    fn matrix_limits_issue_9_255_regions_fit_and_256_are_refused() {
+        let r = Regions::from_csv(&square(MAX_REGIONS, "10"), 1.0).expect("255 regions fit in a one-byte id");
+        assert_eq!(r.len(), 255);
+        assert_eq!(r.id("r254"), Some(254));
+        assert_eq!(
+            Regions::from_csv(&square(256, "10"), 1.0).unwrap_err(),
+            MatrixError::RegionCount { line: 1, count: 256 }
+        );
+        assert_eq!(Regions::from_csv("region\n", 1.0).unwrap_err(), MatrixError::RegionCount { line: 1, count: 0 });
+        assert_eq!(Regions::from_csv("# only a comment\n\n", 1.0).unwrap_err(), MatrixError::Empty);
+    }
+
+    #[test]
+    fn matrix_limits_issue_9_duplicate_and_empty_names_are_refused_with_their_column() {
+        let e = Regions::from_csv("region,a,b,a\na,1,2,3\nb,1,2,3\na,1,2,3\n", 1.0).unwrap_err();
+        assert!(matches!(&e, MatrixError::BadName { line: 1, column: 4, problem } if problem.contains("twice")), "{e}");
+        let e = Regions::from_csv("region,a,,b\n", 1.0).unwrap_err();
+        assert!(matches!(&e, MatrixError::BadName { line: 1, column: 3, .. }), "{e}");
+        let e = Regions::from_csv("region,a\u{1}\na\u{1},1\n", 1.0).unwrap_err();
+        assert!(e.to_string().contains("control character"), "{e}");
+    }
+
+    #[test]
+    fn matrix_limits_issue_9_rows_with_extra_or_missing_cells_or_beyond_the_header_are_refused() {
+        let e = Regions::from_csv("region,a,b\na,1,2,\nb,2,1\n", 1.0).unwrap_err();
+        assert_eq!(e, MatrixError::RowLength { line: 2, row: "a".into(), found: 3, expected: 2 });
+        assert!(e.to_string().contains("trailing comma"), "{e}");
+        let e = Regions::from_csv("region,a,b\na,1\nb,2,1\n", 1.0).unwrap_err();
+        assert_eq!(e, MatrixError::RowLength { line: 2, row: "a".into(), found: 1, expected: 2 });
+        let e = Regions::from_csv("region,a\na,1\nb,1\n", 1.0).unwrap_err();
+        assert_eq!(e, MatrixError::ExtraRow { line: 3, regions: 1 });
+    }
+
+    #[test]
+    fn matrix_limits_issue_9_a_bom_and_quoted_cells_read_as_plain_csv() {
+        let plain = Regions::from_csv("region,a,b\na,2,40\nb,40,4\n", 1.0).unwrap();
+        let excel = Regions::from_csv("\u{feff}\"region\",\"a\",\"b\"\r\n\"a\",2,\"40\"\r\nb,40,4\r\n", 1.0)
+            .expect("a BOM, quotes and CRLF line ends are what spreadsheets write");
+        assert_eq!(excel.names(), plain.names());
+        assert_eq!(excel.one_way(0, 1), SimDuration::from_millis(20));
+        assert_eq!(excel.one_way(1, 1), plain.one_way(1, 1));
+        let e = Regions::from_csv("region,\"a,b\"\n", 1.0).unwrap_err();
+        assert!(matches!(e, MatrixError::BadQuote { line: 1, .. }), "{e}");
+        let e = Regions::from_csv("region,\"a\"\"x\"\n", 1.0).unwrap_err();
+        assert!(matches!(e, MatrixError::BadQuote { line: 1, column: 2, .. }), "{e}");
+    }
+
+    #[test]
+    fn matrix_bytes_issue_9_invalid_utf8_names_line_and_column() {
+        let e = Regions::from_csv_bytes(b"region,a,b\na,1,2\nb,\xe9t\xff,1\n", 1.0).unwrap_err();
+        // `b,` then a lone 0xE9 (Latin-1 `é`): the first bad byte is line 3, column 3.
+        assert_eq!(e, MatrixError::NotUtf8 { line: 3, column: 3, byte: 0xe9 });
     }
 }

@@ -7,6 +7,7 @@ mod determinism;
 mod exposure;
 mod federated;
 mod fuzz;
+mod inputs;
 mod mixnet;
 mod onion;
 mod p2p;
