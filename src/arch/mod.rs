@@ -9,6 +9,7 @@
 
 pub mod centralized;
 pub mod federated;
+pub mod kit;
 pub mod mixnet;
 pub mod onion;
 pub mod p2p;
