@@ -20,11 +20,10 @@
 //! sender's identity; the sender's IP address and the timing are visible either way (Signal blog,
 //! "Technology preview: Sealed sender for Signal", 2018-10-29).
 
-use std::collections::VecDeque;
-
 use rand::RngExt;
 
-use crate::arch::{DeliveryModel, ModelReport, ServerStats};
+use crate::arch::kit::{Arrival, KeyedLists, Mailbox, ServiceQueue, Timers};
+use crate::arch::{DeliveryModel, ModelReport};
 use crate::dist::Dist;
 use crate::engine::{Ctx, ModelEvent, MsgId, SimRng};
 use crate::metrics::recorder::LossReason;
@@ -61,47 +60,28 @@ pub struct CentralizedParams {
 
 const ARRIVE: u16 = 0;
 const DONE: u16 = 1;
-const RETRY: u16 = 3; // a = user
+const RETRY: u16 = 3; // a = user, b = timer generation
 const OUTAGE_START: u16 = 4;
 const OUTAGE_END: u16 = 5;
 
-const NONE: u32 = u32::MAX;
-
-/// One deployment's FIFO service queue.
-#[derive(Default)]
-struct Queue {
+/// One deployment: its server's address and its FIFO service queue.
+struct Deployment {
     node: NodeId,
-    busy: u32,
-    waiting: VecDeque<(MsgId, SimTime)>,
-    peak_waiting: u64,
-    served: u64,
-    busy_us: u128,
-    sojourn_us: u128,
-    wait_us: u128,
-}
-
-/// A copy stored for an offline recipient, linked into that recipient's FIFO list.
-#[derive(Clone, Copy)]
-struct StoredCopy {
-    msg: MsgId,
-    stored_at: SimTime,
-    next: u32,
+    queue: ServiceQueue<MsgId>,
 }
 
 /// The centralized delivery model.
 pub struct Centralized {
     name: String,
     p: CentralizedParams,
-    queues: Vec<Queue>,
+    deployments: Vec<Deployment>,
     user_deployment: Vec<u32>,
-    arrival: Vec<SimTime>,
-    stored: Vec<StoredCopy>,
-    free_stored: Vec<u32>,
-    head: Vec<u32>,
-    tail: Vec<u32>,
-    held_head: Vec<u32>,
-    held_tail: Vec<u32>,
-    retry_scheduled: Vec<bool>,
+    /// Copies the provider stores for offline recipients.
+    mailbox: Mailbox,
+    /// Messages each sender's client holds while the provider cannot be reached.
+    held: KeyedLists<MsgId>,
+    /// Each client's reconnection timer.
+    retry: Timers,
     down: bool,
     scratch: Vec<UserId>,
     retries: u64,
@@ -115,16 +95,11 @@ impl Centralized {
         Centralized {
             name: name.to_owned(),
             p,
-            queues: Vec::new(),
+            deployments: Vec::new(),
             user_deployment: Vec::new(),
-            arrival: Vec::new(),
-            stored: Vec::new(),
-            free_stored: Vec::new(),
-            head: Vec::new(),
-            tail: Vec::new(),
-            held_head: Vec::new(),
-            held_tail: Vec::new(),
-            retry_scheduled: Vec::new(),
+            mailbox: Mailbox::default(),
+            held: KeyedLists::default(),
+            retry: Timers::default(),
             down: false,
             scratch: Vec::new(),
             retries: 0,
@@ -144,7 +119,7 @@ impl Centralized {
             self.hold(ctx, sender, id);
             return;
         }
-        let server = self.queues[self.deployment_of(sender)].node;
+        let server = self.deployments[self.deployment_of(sender)].node;
         let visible = Visible { sender: !self.p.sealed_sender, ..Visible::BOTH };
         let bytes = ctx.msg(id).size;
         ctx.hop(id, sender, server, bytes, visible, None);
@@ -154,30 +129,22 @@ impl Centralized {
 
     /// Keeps a message on the sender's device and makes sure a reconnection attempt is coming.
     fn hold(&mut self, ctx: &mut Ctx<'_>, sender: UserId, id: MsgId) {
-        let slot = self.alloc(StoredCopy { msg: id, stored_at: ctx.now(), next: NONE });
-        let u = sender as usize;
-        if self.held_head[u] == NONE {
-            self.held_head[u] = slot;
-        } else {
-            self.stored[self.held_tail[u] as usize].next = slot;
-        }
-        self.held_tail[u] = slot;
-        if !self.retry_scheduled[u] && ctx.is_online(sender) {
-            self.retry_scheduled[u] = true;
-            ctx.schedule_in(self.p.client_retry, ModelEvent { kind: RETRY, a: sender, b: 0, c: 0 });
+        self.held.push(sender, id);
+        if !self.retry.is_armed(sender) && ctx.is_online(sender) {
+            let generation = self.retry.arm(sender);
+            ctx.schedule_in(self.p.client_retry, ModelEvent { kind: RETRY, a: sender, b: generation, c: 0 });
         }
     }
 
     /// A reconnection attempt: if the provider answers, everything held is uploaded; messages held
     /// longer than `client_give_up` are abandoned.
-    fn retry(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
-        self.retry_scheduled[user as usize] = false;
-        if !ctx.is_online(user) || self.held_head[user as usize] == NONE {
+    fn retry(&mut self, ctx: &mut Ctx<'_>, user: UserId, generation: u32) {
+        if !self.retry.fire(user, generation) || !ctx.is_online(user) || self.held.is_empty(user) {
             return; // nothing held, or on_online retries when the device is back
         }
         self.retries += 1;
         ctx.wake(user);
-        let server = self.queues[self.deployment_of(user)].node;
+        let server = self.deployments[self.deployment_of(user)].node;
         ctx.overhead_hop(user, server, self.p.request_bytes);
         if self.down || !ctx.internet_up(user) {
             // Still unreachable: abandon what is too old, keep the rest (which re-arms the timer).
@@ -187,45 +154,29 @@ impl Centralized {
         self.upload_held(ctx, user);
     }
 
+    /// Whether a message held since its send is past the client's give-up age at `now`.
+    fn given_up(&self, ctx: &Ctx<'_>, id: MsgId, now: SimTime) -> bool {
+        now.since(ctx.msg(id).created) >= self.p.client_give_up
+    }
+
     fn drop_given_up(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
-        let mut slot = std::mem::replace(&mut self.held_head[user as usize], NONE);
-        self.held_tail[user as usize] = NONE;
-        while slot != NONE {
-            let c = self.stored[slot as usize];
-            self.free_stored.push(slot);
-            if ctx.now().since(ctx.msg(c.msg).created) >= self.p.client_give_up {
-                ctx.lose_all(c.msg, LossReason::SenderGaveUp);
+        let mut chain = self.held.detach(user);
+        while let Some(id) = self.held.pop(&mut chain) {
+            if self.given_up(ctx, id, ctx.now()) {
+                ctx.lose_all(id, LossReason::SenderGaveUp);
             } else {
-                self.hold(ctx, user, c.msg);
+                self.hold(ctx, user, id);
             }
-            slot = c.next;
         }
     }
 
     fn upload_held(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
-        let mut slot = std::mem::replace(&mut self.held_head[user as usize], NONE);
-        self.held_tail[user as usize] = NONE;
-        while slot != NONE {
-            let c = self.stored[slot as usize];
-            self.free_stored.push(slot);
-            if ctx.now().since(ctx.msg(c.msg).created) >= self.p.client_give_up {
-                ctx.lose_all(c.msg, LossReason::SenderGaveUp);
+        let mut chain = self.held.detach(user);
+        while let Some(id) = self.held.pop(&mut chain) {
+            if self.given_up(ctx, id, ctx.now()) {
+                ctx.lose_all(id, LossReason::SenderGaveUp);
             } else {
-                self.upload(ctx, c.msg);
-            }
-            slot = c.next;
-        }
-    }
-
-    fn alloc(&mut self, copy: StoredCopy) -> u32 {
-        match self.free_stored.pop() {
-            Some(s) => {
-                self.stored[s as usize] = copy;
-                s
-            }
-            None => {
-                self.stored.push(copy);
-                self.stored.len() as u32 - 1
+                self.upload(ctx, id);
             }
         }
     }
@@ -238,48 +189,23 @@ impl Centralized {
             return;
         }
         let d = self.deployment_of(ctx.msg(id).sender);
-        if self.arrival.len() <= id.slot as usize {
-            self.arrival.resize(ctx.msg_slots(), SimTime::ZERO);
-        }
-        self.arrival[id.slot as usize] = ctx.now();
-        let q = &mut self.queues[d];
-        if q.busy < self.p.servers {
-            q.busy += 1;
-            self.start_service(ctx, d, id);
-        } else if self.p.queue_limit.is_some_and(|l| q.waiting.len() as u64 >= l as u64) {
-            ctx.lose_all(id, LossReason::QueueOverflow);
-        } else {
-            q.waiting.push_back((id, ctx.now()));
-            q.peak_waiting = q.peak_waiting.max(q.waiting.len() as u64);
+        let now = ctx.now();
+        match self.deployments[d].queue.arrive(now, id) {
+            Arrival::Serve => self.start_service(ctx, d, id, now),
+            Arrival::Wait => {}
+            Arrival::Full => ctx.lose_all(id, LossReason::QueueOverflow),
         }
     }
 
-    fn start_service(&mut self, ctx: &mut Ctx<'_>, d: usize, id: MsgId) {
+    fn start_service(&mut self, ctx: &mut Ctx<'_>, d: usize, id: MsgId, arrived: SimTime) {
         let s = self.p.service_time.sample_duration(ctx.rng());
-        // Utilisation is measured over the sending period, where the offered load is steady.
-        let w = ctx.window();
-        let (from, to) = (ctx.now().max(w.warmup_end), (ctx.now() + s).min(w.sends_end));
-        self.queues[d].busy_us += to.since(from).0 as u128;
+        self.deployments[d].queue.begin(ctx.now(), arrived, s, &ctx.window());
         ctx.schedule_in(s, ModelEvent::for_msg(DONE, id, d as u32));
     }
 
     fn done(&mut self, ctx: &mut Ctx<'_>, id: MsgId, d: usize) {
-        let now = ctx.now();
-        let arrived = self.arrival[id.slot as usize];
-        {
-            let q = &mut self.queues[d];
-            if arrived >= ctx.window().warmup_end {
-                q.served += 1;
-                q.sojourn_us += now.since(arrived).0 as u128;
-            }
-            if let Some((next, queued_at)) = q.waiting.pop_front() {
-                if queued_at >= ctx.window().warmup_end {
-                    q.wait_us += now.since(queued_at).0 as u128;
-                }
-                self.start_service(ctx, d, next);
-            } else {
-                self.queues[d].busy -= 1;
-            }
+        if let Some((next, arrived)) = self.deployments[d].queue.end_service() {
+            self.start_service(ctx, d, next, arrived);
         }
         self.route(ctx, id);
     }
@@ -296,14 +222,14 @@ impl Centralized {
             } else if !self.down && ctx.is_online(r) && ctx.internet_up(r) {
                 self.push(ctx, id, r);
             } else {
-                self.store(ctx, id, r);
+                self.mailbox.store(ctx.now(), id, r);
             }
         }
         self.scratch = recipients;
     }
 
     fn push(&mut self, ctx: &mut Ctx<'_>, id: MsgId, r: UserId) {
-        let server = self.queues[self.deployment_of(r)].node;
+        let server = self.deployments[self.deployment_of(r)].node;
         let bytes = ctx.msg(id).size;
         ctx.hop(id, server, r, bytes, Visible::BOTH, Some(r));
         ctx.wake(r);
@@ -312,45 +238,23 @@ impl Centralized {
         ctx.deliver_in(d, id, r, 2);
     }
 
-    fn store(&mut self, ctx: &mut Ctx<'_>, id: MsgId, r: UserId) {
-        let slot = self.alloc(StoredCopy { msg: id, stored_at: ctx.now(), next: NONE });
-        let r = r as usize;
-        if self.head[r] == NONE {
-            self.head[r] = slot;
-        } else {
-            self.stored[self.tail[r] as usize].next = slot;
-        }
-        self.tail[r] = slot;
-    }
-
     /// The recipient fetches everything stored for it: expired copies are lost, the rest are sent
     /// after the fetch request reaches the server.
     fn flush(&mut self, ctx: &mut Ctx<'_>, r: UserId) {
-        if self.head[r as usize] == NONE || self.down || !ctx.internet_up(r) {
+        if !self.mailbox.has_mail(r) || self.down || !ctx.internet_up(r) {
             return;
         }
-        let server = self.queues[self.deployment_of(r)].node;
+        let server = self.deployments[self.deployment_of(r)].node;
         ctx.overhead_hop(r, server, self.p.request_bytes);
         let request = ctx.latency(r, server);
-        let mut slot = self.head[r as usize];
-        while slot != NONE {
-            let c = self.stored[slot as usize];
-            let wait = ctx.now().since(c.stored_at);
-            if wait >= self.p.retention {
-                ctx.lose(c.msg, LossReason::RetentionExpired);
-            } else {
-                ctx.stored_for(c.msg, wait + request);
-                let bytes = ctx.msg(c.msg).size;
-                ctx.hop(c.msg, server, r, bytes, Visible::BOTH, Some(r));
-                self.fetched += 1;
-                let d = request + ctx.latency(server, r);
-                ctx.deliver_in(d, c.msg, r, 2);
-            }
-            self.free_stored.push(slot);
-            slot = c.next;
+        let mut fetch = self.mailbox.fetch(r, request);
+        while let Some(id) = self.mailbox.next(ctx, &mut fetch) {
+            let bytes = ctx.msg(id).size;
+            ctx.hop(id, server, r, bytes, Visible::BOTH, Some(r));
+            self.fetched += 1;
+            let d = request + ctx.latency(server, r);
+            ctx.deliver_in(d, id, r, 2);
         }
-        self.head[r as usize] = NONE;
-        self.tail[r as usize] = NONE;
     }
 }
 
@@ -376,25 +280,19 @@ impl DeliveryModel for Centralized {
                 ctx.world().user_region[infra_rng.random_range(0..users)]
             };
             let node = ctx.add_node(NodeKind::ProviderServer, region);
-            self.queues.push(Queue { node, ..Queue::default() });
+            self.deployments.push(Deployment { node, queue: ServiceQueue::new(self.p.servers, self.p.queue_limit) });
         }
         if deployments > 1 {
             self.user_deployment = (0..users).map(|_| infra_rng.random_range(0..deployments as u32)).collect();
         }
-        self.head = vec![NONE; users];
-        self.tail = vec![NONE; users];
-        self.held_head = vec![NONE; users];
-        self.held_tail = vec![NONE; users];
-        self.retry_scheduled = vec![false; users];
+        self.mailbox = Mailbox::new(users, Some(self.p.retention));
+        self.held = KeyedLists::new(users);
+        self.retry = Timers::new(users);
         for (i, &(start, end)) in self.p.outages.iter().enumerate() {
             ctx.schedule_at(start, ModelEvent { kind: OUTAGE_START, a: i as u32, b: 0, c: 0 });
             ctx.schedule_at(end, ModelEvent { kind: OUTAGE_END, a: i as u32, b: 0, c: 0 });
         }
-        for u in 0..users as UserId {
-            if ctx.is_online(u) {
-                ctx.connect(u);
-            }
-        }
+        self.mailbox.connect_online(ctx);
     }
 
     fn on_send(&mut self, ctx: &mut Ctx<'_>, msg: MsgId) {
@@ -405,7 +303,7 @@ impl DeliveryModel for Centralized {
         match ev.kind {
             ARRIVE => self.arrive(ctx, ev.msg()),
             DONE => self.done(ctx, ev.msg(), ev.c as usize),
-            RETRY => self.retry(ctx, ev.a),
+            RETRY => self.retry(ctx, ev.a, ev.b),
             OUTAGE_START => self.down = true,
             OUTAGE_END => {
                 // Overlapping outages: up only when no other one covers now.
@@ -424,9 +322,9 @@ impl DeliveryModel for Centralized {
     }
 
     fn on_online(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
-        ctx.connect(user);
+        self.mailbox.connect(ctx, user);
         self.flush(ctx, user);
-        if self.held_head[user as usize] != NONE {
+        if !self.held.is_empty(user) {
             if self.down || !ctx.internet_up(user) {
                 self.drop_given_up(ctx, user);
             } else {
@@ -436,42 +334,26 @@ impl DeliveryModel for Centralized {
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_>) -> ModelReport {
-        // Copies whose retention ran out before the end are lost, not in flight; so are messages
-        // a client held past its give-up age.
+        // Messages a client held past its give-up age are lost, not in flight; so are copies
+        // whose retention ran out before the end.
         let end = ctx.window().run_end;
-        for u in 0..self.held_head.len() {
-            let mut slot = self.held_head[u];
-            while slot != NONE {
-                let c = self.stored[slot as usize];
-                if end.since(ctx.msg(c.msg).created) >= self.p.client_give_up {
-                    ctx.lose_all(c.msg, LossReason::SenderGaveUp);
+        for u in 0..self.held.keys() as UserId {
+            for &id in self.held.iter(u) {
+                if self.given_up(ctx, id, end) {
+                    ctx.lose_all(id, LossReason::SenderGaveUp);
                 }
-                slot = c.next;
             }
         }
-        for r in 0..self.head.len() {
-            let mut slot = self.head[r];
-            while slot != NONE {
-                let c = self.stored[slot as usize];
-                if end.since(c.stored_at) >= self.p.retention {
-                    ctx.lose(c.msg, LossReason::RetentionExpired);
-                }
-                slot = c.next;
-            }
-        }
-        let window_us = ctx.window().sends_end.since(ctx.window().warmup_end).0.max(1) as f64;
+        self.mailbox.expire_at_end(ctx);
+        let w = ctx.window();
+        let single = self.deployments.len() == 1;
         let servers = self
-            .queues
+            .deployments
             .iter()
             .enumerate()
-            .map(|(d, q)| ServerStats {
-                role: if self.queues.len() == 1 { "provider".into() } else { format!("deployment {d}") },
-                count: self.p.servers,
-                served: q.served,
-                utilisation: q.busy_us as f64 / (window_us * self.p.servers as f64),
-                peak_queue: q.peak_waiting,
-                mean_sojourn_ms: (q.served > 0).then(|| q.sojourn_us as f64 / q.served as f64 / 1e3),
-                mean_wait_ms: (q.served > 0).then(|| q.wait_us as f64 / q.served as f64 / 1e3),
+            .map(|(d, dep)| {
+                let role = if single { "provider".into() } else { format!("deployment {d}") };
+                ServiceQueue::stats(&role, [&dep.queue], &w)
             })
             .collect();
         let mut report = ModelReport { servers, ..ModelReport::default() };
