@@ -41,13 +41,14 @@
 //! outages; blocking is nested (a pair blocked at share 0.1 stays blocked at 0.2). Run-time draws
 //! (latency jitter, service times, back-off jitter) use the model's own stream.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use hdrhistogram::Histogram;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Exp};
 
-use crate::arch::{DeliveryModel, ModelReport, ServerStats};
+use crate::arch::kit::{Arrival, KeyedLists, Mailbox, ServiceQueue, Timers};
+use crate::arch::{DeliveryModel, ModelReport};
 use crate::dist::Dist;
 use crate::engine::rng::splitmix64;
 use crate::engine::{Ctx, Dest, ModelEvent, MsgId, SimRng};
@@ -162,8 +163,6 @@ const PAIR_TIMER: u16 = 6;
 const OUTAGE_START: u16 = 7;
 const OUTAGE_END: u16 = 8;
 
-const NONE: u32 = u32::MAX;
-
 /// Stream tags for the world-seeded draws.
 const TAG_PLACEMENT: u64 = 0x0001;
 const TAG_REGIONS: u64 = 0x0002;
@@ -175,16 +174,9 @@ const TAG_SERVER_BLOCK: u64 = 0x0005;
 const MAX_TRACKED_US: u64 = 400 * 86_400 * 1_000_000;
 
 /// One home server: its FIFO queue, its state, and what it holds while down.
-#[derive(Default)]
 struct Server {
     node: NodeId,
-    busy: u32,
-    waiting: VecDeque<(MsgId, SimTime)>,
-    peak_waiting: u64,
-    served: u64,
-    busy_us: u128,
-    sojourn_us: u128,
-    wait_us: u128,
+    queue: ServiceQueue<MsgId>,
     /// Outages covering now (random and scheduled may overlap); up when zero.
     down: u32,
     down_since: SimTime,
@@ -197,7 +189,9 @@ struct Server {
     paused: Vec<u32>,
 }
 
-/// An origin server's view of one destination it has failed to reach at least once.
+/// An origin server's view of one destination it has failed to reach at least once; its
+/// waiting events are in `Federated::pair_queue` and its retry timer in `Federated::pair_timer`,
+/// under the pair's index.
 #[derive(Clone, Copy)]
 struct Pair {
     origin: u32,
@@ -206,10 +200,6 @@ struct Pair {
     interval: SimDuration,
     /// Retries left inside the current transaction request.
     requests_left: u32,
-    timer_pending: bool,
-    generation: u32,
-    head: u32,
-    tail: u32,
 }
 
 /// An event waiting in a destination queue.
@@ -217,15 +207,6 @@ struct Pair {
 struct Queued {
     msg: MsgId,
     queued_at: SimTime,
-    next: u32,
-}
-
-/// A copy stored for an offline user, linked into that user's FIFO list.
-#[derive(Clone, Copy)]
-struct StoredCopy {
-    msg: MsgId,
-    stored_at: SimTime,
-    next: u32,
 }
 
 /// The servers of one room and the range of its members on each, in `room_members`.
@@ -262,12 +243,12 @@ pub struct Federated {
     pairs: Vec<Pair>,
     pair_index: HashMap<u64, u32>,
     has_pairs: Vec<bool>,
-    queued: Vec<Queued>,
-    free_queued: Vec<u32>,
-    stored: Vec<StoredCopy>,
-    free_stored: Vec<u32>,
-    head: Vec<u32>,
-    tail: Vec<u32>,
+    /// Each pair's destination queue.
+    pair_queue: KeyedLists<Queued>,
+    /// Each pair's retry timer.
+    pair_timer: Timers,
+    /// Copies each home server stores for its offline users.
+    mailbox: Mailbox,
     scratch: Vec<UserId>,
     same: ClassStats,
     cross: ClassStats,
@@ -309,12 +290,9 @@ impl Federated {
             pairs: Vec::new(),
             pair_index: HashMap::new(),
             has_pairs: Vec::new(),
-            queued: Vec::new(),
-            free_queued: Vec::new(),
-            stored: Vec::new(),
-            free_stored: Vec::new(),
-            head: Vec::new(),
-            tail: Vec::new(),
+            pair_queue: KeyedLists::default(),
+            pair_timer: Timers::default(),
+            mailbox: Mailbox::default(),
             scratch: Vec::new(),
             same: ClassStats::default(),
             cross: ClassStats::default(),
@@ -579,42 +557,23 @@ impl Federated {
 
     /// An event arrives at server `s` for processing (as origin or as destination).
     fn enqueue(&mut self, ctx: &mut Ctx<'_>, s: u32, id: MsgId) {
-        let workers = self.p.workers;
-        let limit = self.p.queue_limit;
         let now = ctx.now();
-        let q = &mut self.servers[s as usize];
-        if q.busy < workers {
-            q.busy += 1;
-            self.start_service(ctx, s, id, now);
-        } else if limit.is_some_and(|l| q.waiting.len() as u64 >= l as u64) {
-            self.lose_at(ctx, s, id, LossReason::QueueOverflow);
-        } else {
-            q.waiting.push_back((id, now));
-            q.peak_waiting = q.peak_waiting.max(q.waiting.len() as u64);
+        match self.servers[s as usize].queue.arrive(now, id) {
+            Arrival::Serve => self.start_service(ctx, s, id, now),
+            Arrival::Wait => {}
+            Arrival::Full => self.lose_at(ctx, s, id, LossReason::QueueOverflow),
         }
     }
 
     fn start_service(&mut self, ctx: &mut Ctx<'_>, s: u32, id: MsgId, arrived: SimTime) {
         let service = self.p.service_time.sample_duration(ctx.rng());
-        let now = ctx.now();
-        let w = ctx.window();
-        let q = &mut self.servers[s as usize];
-        if now >= w.warmup_end {
-            q.busy_us += (now + service).min(w.run_end).since(now).0 as u128;
-        }
-        if arrived >= w.warmup_end {
-            q.served += 1;
-            q.wait_us += now.since(arrived).0 as u128;
-            q.sojourn_us += (now.since(arrived) + service).0 as u128;
-        }
+        self.servers[s as usize].queue.begin(ctx.now(), arrived, service, &ctx.window());
         ctx.schedule_in(service, ModelEvent::for_msg(DONE, id, s));
     }
 
     fn done(&mut self, ctx: &mut Ctx<'_>, id: MsgId, s: u32) {
-        if let Some((next, arrived)) = self.servers[s as usize].waiting.pop_front() {
+        if let Some((next, arrived)) = self.servers[s as usize].queue.end_service() {
             self.start_service(ctx, s, next, arrived);
-        } else {
-            self.servers[s as usize].busy -= 1;
         }
         if !self.up(s) {
             // Persisted but not routed: it moves on when the server is back.
@@ -720,59 +679,27 @@ impl Federated {
             let d = ctx.latency(server, r);
             self.delivered(ctx, id, r, true, d);
         } else {
-            self.store(ctx, id, r);
+            self.mailbox.store(ctx.now(), id, r);
         }
-    }
-
-    fn store(&mut self, ctx: &mut Ctx<'_>, id: MsgId, r: UserId) {
-        let copy = StoredCopy { msg: id, stored_at: ctx.now(), next: NONE };
-        let slot = match self.free_stored.pop() {
-            Some(s) => {
-                self.stored[s as usize] = copy;
-                s
-            }
-            None => {
-                self.stored.push(copy);
-                self.stored.len() as u32 - 1
-            }
-        };
-        let r = r as usize;
-        if self.head[r] == NONE {
-            self.head[r] = slot;
-        } else {
-            self.stored[self.tail[r] as usize].next = slot;
-        }
-        self.tail[r] = slot;
     }
 
     /// The user's client syncs: everything its home server stored for it comes down.
     fn flush(&mut self, ctx: &mut Ctx<'_>, r: UserId) {
         let s = self.home[r as usize];
-        if self.head[r as usize] == NONE || !self.up(s) || !ctx.internet_up(r) {
+        if !self.mailbox.has_mail(r) || !self.up(s) || !ctx.internet_up(r) {
             return;
         }
         let server = self.servers[s as usize].node;
         ctx.overhead_hop(r, server, self.p.request_bytes);
         let request = ctx.latency(r, server);
-        let mut slot = self.head[r as usize];
-        while slot != NONE {
-            let c = self.stored[slot as usize];
-            let wait = ctx.now().since(c.stored_at);
-            if self.p.retention.is_some_and(|ret| wait >= ret) {
-                ctx.lose(c.msg, LossReason::RetentionExpired);
-            } else {
-                ctx.stored_for(c.msg, wait + request);
-                let bytes = ctx.msg(c.msg).size;
-                ctx.hop(c.msg, server, r, bytes, Visible::BOTH, Some(r));
-                self.fetched += 1;
-                let d = request + ctx.latency(server, r);
-                self.delivered(ctx, c.msg, r, false, d);
-            }
-            self.free_stored.push(slot);
-            slot = c.next;
+        let mut fetch = self.mailbox.fetch(r, request);
+        while let Some(id) = self.mailbox.next(ctx, &mut fetch) {
+            let bytes = ctx.msg(id).size;
+            ctx.hop(id, server, r, bytes, Visible::BOTH, Some(r));
+            self.fetched += 1;
+            let d = request + ctx.latency(server, r);
+            self.delivered(ctx, id, r, false, d);
         }
-        self.head[r as usize] = NONE;
-        self.tail[r as usize] = NONE;
     }
 
     /// The last hop to `r` is on its way and arrives `after` from now (see `Ctx::deliver_in`).
@@ -809,11 +736,9 @@ impl Federated {
             dest: d,
             interval: SimDuration::ZERO,
             requests_left: self.p.request_retries,
-            timer_pending: false,
-            generation: 0,
-            head: NONE,
-            tail: NONE,
         });
+        self.pair_queue.add_key();
+        self.pair_timer.add_key();
         self.pair_index.insert((o as u64) << 32 | d as u64, p);
         self.has_pairs[o as usize] = true;
         p
@@ -827,7 +752,7 @@ impl Federated {
             return;
         }
         if let Some(p) = self.pair_of(o, d)
-            && self.pairs[p as usize].head != NONE
+            && !self.pair_queue.is_empty(p)
         {
             // A transaction to `d` is already waiting: queue behind it.
             self.enqueue_pair(ctx, p, id);
@@ -865,7 +790,7 @@ impl Federated {
             // the event and retries.
             let p = self.pair_or_create(o, d);
             self.enqueue_pair(ctx, p, id);
-            if !self.pairs[p as usize].timer_pending {
+            if !self.pair_timer.is_armed(p) {
                 self.attempt(ctx, p);
             }
             return;
@@ -878,24 +803,7 @@ impl Federated {
 
     fn enqueue_pair(&mut self, ctx: &mut Ctx<'_>, p: u32, id: MsgId) {
         self.fed_queued += 1;
-        let q = Queued { msg: id, queued_at: ctx.now(), next: NONE };
-        let slot = match self.free_queued.pop() {
-            Some(s) => {
-                self.queued[s as usize] = q;
-                s
-            }
-            None => {
-                self.queued.push(q);
-                self.queued.len() as u32 - 1
-            }
-        };
-        let pr = &mut self.pairs[p as usize];
-        if pr.head == NONE {
-            pr.head = slot;
-        } else {
-            self.queued[pr.tail as usize].next = slot;
-        }
-        pr.tail = slot;
+        self.pair_queue.push(p, Queued { msg: id, queued_at: ctx.now() });
     }
 
     /// One transaction attempt from a pair's origin to its destination.
@@ -903,7 +811,7 @@ impl Federated {
         let Pair { origin: o, dest: d, .. } = self.pairs[p as usize];
         if !self.up(o) {
             // A server that is down runs no timers: it resumes this queue when it is back.
-            self.pairs[p as usize].timer_pending = false;
+            self.pair_timer.cancel(p);
             self.servers[o as usize].paused.push(p);
             return;
         }
@@ -926,8 +834,7 @@ impl Federated {
             self.max_interval = self.max_interval.max(pr.interval);
             pr.interval
         };
-        pr.timer_pending = true;
-        let generation = pr.generation;
+        let generation = self.pair_timer.arm(p);
         ctx.schedule_in(delay, ModelEvent { kind: PAIR_TIMER, a: p, b: generation, c: 0 });
     }
 
@@ -942,11 +849,8 @@ impl Federated {
             pr.interval = SimDuration::ZERO;
             pr.requests_left = self.p.request_retries;
         }
-        let mut slot = self.pairs[p as usize].head;
-        self.pairs[p as usize].head = NONE;
-        self.pairs[p as usize].tail = NONE;
-        while slot != NONE {
-            let q = self.queued[slot as usize];
+        let mut chain = self.pair_queue.detach(p);
+        while let Some(q) = self.pair_queue.pop(&mut chain) {
             if ctx.is_live(q.msg) {
                 if ctx.msg(q.msg).counted && q.queued_at >= counted_from {
                     self.fed_flushed += 1;
@@ -958,18 +862,14 @@ impl Federated {
                 }
                 self.send_fed(ctx, q.msg, o, d);
             }
-            self.free_queued.push(slot);
-            slot = q.next;
         }
     }
 
-    fn pair_timer(&mut self, ctx: &mut Ctx<'_>, p: u32, generation: u32) {
-        let pr = &mut self.pairs[p as usize];
-        if pr.generation != generation || !pr.timer_pending {
+    fn pair_timer_fired(&mut self, ctx: &mut Ctx<'_>, p: u32, generation: u32) {
+        if !self.pair_timer.fire(p, generation) {
             return;
         }
-        pr.timer_pending = false;
-        if pr.head != NONE {
+        if !self.pair_queue.is_empty(p) {
             self.attempt(ctx, p);
         }
     }
@@ -980,15 +880,14 @@ impl Federated {
         let Some(p) = self.pair_of(at, from) else { return };
         let retries = self.p.request_retries;
         let pr = &mut self.pairs[p as usize];
-        if !(pr.timer_pending || pr.interval > SimDuration::ZERO) {
+        if !(self.pair_timer.is_armed(p) || pr.interval > SimDuration::ZERO) {
             return;
         }
-        pr.generation = pr.generation.wrapping_add(1);
-        pr.timer_pending = false;
         pr.interval = SimDuration::ZERO;
         pr.requests_left = retries;
+        self.pair_timer.cancel(p);
         self.fed_inbound_resets += 1;
-        if pr.head != NONE {
+        if !self.pair_queue.is_empty(p) {
             self.attempt(ctx, p);
         }
     }
@@ -1025,7 +924,7 @@ impl Federated {
         self.servers[s as usize].held = held;
         let paused = std::mem::take(&mut self.servers[s as usize].paused);
         for &p in &paused {
-            if self.pairs[p as usize].head != NONE && !self.pairs[p as usize].timer_pending {
+            if !self.pair_queue.is_empty(p) && !self.pair_timer.is_armed(p) {
                 self.attempt(ctx, p);
             }
         }
@@ -1049,23 +948,6 @@ impl Federated {
             let n = until.since(from).0 / timeout.0;
             self.sync_polls += n;
             ctx.wake_many(n);
-        }
-    }
-
-    fn stats(&self, role: &str, servers: &[&Server], window_us: f64) -> ServerStats {
-        let served: u64 = servers.iter().map(|s| s.served).sum();
-        let busy: u128 = servers.iter().map(|s| s.busy_us).sum();
-        let sojourn: u128 = servers.iter().map(|s| s.sojourn_us).sum();
-        let wait: u128 = servers.iter().map(|s| s.wait_us).sum();
-        let count = self.p.workers * servers.len() as u32;
-        ServerStats {
-            role: role.into(),
-            count,
-            served,
-            utilisation: busy as f64 / (window_us * count.max(1) as f64),
-            peak_queue: servers.iter().map(|s| s.peak_waiting).max().unwrap_or(0),
-            mean_sojourn_ms: (served > 0).then(|| sojourn as f64 / served as f64 / 1e3),
-            mean_wait_ms: (served > 0).then(|| wait as f64 / served as f64 / 1e3),
         }
     }
 }
@@ -1124,7 +1006,18 @@ impl DeliveryModel for Federated {
             };
             let node = ctx.add_node(NodeKind::HomeServer, region);
             ctx.set_node_weight(node, self.users_of(k).len() as f64);
-            self.servers.push(Server { node, ..Server::default() });
+            let queue = ServiceQueue::new(self.p.workers, self.p.queue_limit);
+            self.servers.push(Server {
+                node,
+                queue,
+                down: 0,
+                down_since: SimTime::ZERO,
+                up_since: SimTime::ZERO,
+                downtime_us: 0,
+                outages: 0,
+                held: Vec::new(),
+                paused: Vec::new(),
+            });
         }
         self.block_salt = splitmix64(salt ^ TAG_PAIR_BLOCK);
         let server_salt = splitmix64(salt ^ TAG_SERVER_BLOCK);
@@ -1134,15 +1027,10 @@ impl DeliveryModel for Federated {
         listed.dedup();
         self.p.blocked_pairs = listed;
         self.has_pairs = vec![false; s as usize];
-        self.head = vec![NONE; users];
-        self.tail = vec![NONE; users];
+        self.mailbox = Mailbox::new(users, self.p.retention);
         self.structure_figures(world);
         self.schedule_outages(ctx, salt);
-        for u in 0..users as UserId {
-            if ctx.is_online(u) {
-                ctx.connect(u);
-            }
-        }
+        self.mailbox.connect_online(ctx);
     }
 
     fn on_send(&mut self, ctx: &mut Ctx<'_>, msg: MsgId) {
@@ -1168,7 +1056,7 @@ impl DeliveryModel for Federated {
                     self.upload(ctx, ev.msg(), ev.c);
                 }
             }
-            PAIR_TIMER => self.pair_timer(ctx, ev.a, ev.b),
+            PAIR_TIMER => self.pair_timer_fired(ctx, ev.a, ev.b),
             OUTAGE_START => self.outage_start(ctx, ev.a),
             OUTAGE_END => self.outage_end(ctx, ev.a),
             other => unreachable!("federated model has no event kind {other}"),
@@ -1176,7 +1064,7 @@ impl DeliveryModel for Federated {
     }
 
     fn on_online(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
-        ctx.connect(user);
+        self.mailbox.connect(ctx, user);
         self.flush(ctx, user);
     }
 
@@ -1187,33 +1075,20 @@ impl DeliveryModel for Federated {
 
     fn finish(&mut self, ctx: &mut Ctx<'_>) -> ModelReport {
         let end = ctx.window().run_end;
-        if let Some(retention) = self.p.retention {
-            for r in 0..self.head.len() {
-                let mut slot = self.head[r];
-                while slot != NONE {
-                    let c = self.stored[slot as usize];
-                    if end.since(c.stored_at) >= retention {
-                        ctx.lose(c.msg, LossReason::RetentionExpired);
-                    }
-                    slot = c.next;
-                }
-            }
-        }
+        self.mailbox.expire_at_end(ctx);
         for u in 0..ctx.world().users() {
             if ctx.is_online(u) {
                 let since = ctx.online_since(u);
                 self.count_polls(ctx, since, end);
             }
         }
-        let window_us = end.since(ctx.window().warmup_end).0.max(1) as f64;
+        let w = ctx.window();
         let largest =
             (0..self.servers.len() as u32).max_by_key(|&s| (self.users_of(s).len(), std::cmp::Reverse(s))).unwrap_or(0);
-        let big: Vec<&Server> = vec![&self.servers[largest as usize]];
-        let rest: Vec<&Server> =
-            self.servers.iter().enumerate().filter(|&(i, _)| i as u32 != largest).map(|(_, s)| s).collect();
-        let mut servers = vec![self.stats("largest home server", &big, window_us)];
-        if !rest.is_empty() {
-            servers.push(self.stats("other home servers", &rest, window_us));
+        let mut servers = vec![ServiceQueue::stats("largest home server", [&self.servers[largest as usize].queue], &w)];
+        if self.servers.len() > 1 {
+            let rest = self.servers.iter().enumerate().filter(|&(i, _)| i as u32 != largest).map(|(_, s)| &s.queue);
+            servers.push(ServiceQueue::stats("other home servers", rest, &w));
         }
         let mut report = ModelReport { servers, ..ModelReport::default() };
         let f = &mut report.figures;

@@ -85,3 +85,21 @@ fn copies_in_flight_at_the_end_follow_littles_law() {
     assert!(half < 0.5 * lw, "interval too wide to test anything: ±{half:.2} against λW = {lw:.2}");
     assert!(mean.abs() <= half, "in flight minus λW: {mean:.2} ± {half:.2} (λW = {lw:.2})");
 }
+
+/// Issue 10: one definition of utilisation. The same offered load on a one-server federation and
+/// on a provider reads the same busy share, over the sending period; with a cool-down as long as
+/// the sending period, dividing by the whole run (as federated did) would read half of it, 0.4.
+#[test]
+fn federated_and_centralized_utilisation_agree_over_the_sending_period_issue_10() {
+    let text = format!(
+        "{QUEUEING}\n[[arch]]\nkind = \"federated\"\nname = \"one home server\"\nservers = 1\nworkers = 1\n\
+         service_time = {{ dist = \"exponential\", mean = \"8ms\" }}\n"
+    );
+    let s = scenario_with(&text, &["arch.0.service_time.mean=8ms", "cooldown=9min"]);
+    let r = run_all(&s);
+    for a in &r.archs {
+        let util = a.model.servers[0].utilisation;
+        // 100/s x 8 ms = 0.8; the standard error is near 0.005 as above.
+        assert!((util - 0.8).abs() < 0.03, "{}: utilisation {util}", a.name);
+    }
+}
