@@ -3,15 +3,20 @@
 //!
 //! The model: every message goes to a randomly chosen always-online user (a volunteer's desktop)
 //! that forwards it at once if the recipient is online, or keeps it until the recipient comes back.
+//! The waiting copies are in the kit's `Mailbox`, which records how long each waited and counts
+//! the recipients' reconnections, so the storage and battery figures are measured like the
+//! built-in models' (`ARCHITECTURE.md`, "How a model uses the kit").
 //!
 //! Run it with `cargo run --release --example own_model`.
 
+use netarch::arch::kit::Mailbox;
 use netarch::arch::{DeliveryModel, ModelReport};
 use netarch::engine::{Ctx, ModelEvent, MsgId, SimRng};
 use netarch::observe::Visible;
 use netarch::output::table::{reading, summary_table};
 use netarch::run::{Entry, entries, run_on};
 use netarch::scenario::{load, parse};
+use netarch::time::SimDuration;
 use netarch::world::{UserId, World};
 use rand::RngExt;
 
@@ -22,17 +27,24 @@ const DELIVER: u16 = 1;
 #[derive(Default)]
 struct CommunityMailbox {
     volunteers: Vec<UserId>,
-    /// Copies waiting for each user: (message, volunteer holding it).
-    waiting: Vec<Vec<(MsgId, UserId)>>,
+    /// Copies waiting for their recipients.
+    mailbox: Mailbox,
+    /// The volunteer holding each message, by message slot.
+    holder: Vec<UserId>,
     forwarded: u64,
 }
 
 impl CommunityMailbox {
-    fn forward(&mut self, ctx: &mut Ctx<'_>, id: MsgId, from: UserId, to: UserId) {
+    /// Sends the copy on to `to`; `push` when it wakes the recipient's device (a copy handed
+    /// over while the app is reconnecting finds the device awake).
+    fn forward(&mut self, ctx: &mut Ctx<'_>, id: MsgId, from: UserId, to: UserId, push: bool) {
         let bytes = ctx.msg(id).size;
         ctx.hop(id, from, to, bytes, Visible::BOTH, Some(to));
         let delay = ctx.latency(from, to);
         ctx.schedule_in(delay, ModelEvent::for_msg(DELIVER, id, to));
+        if push {
+            ctx.wake(to);
+        }
         self.forwarded += 1;
     }
 }
@@ -45,7 +57,9 @@ impl DeliveryModel for CommunityMailbox {
     fn init(&mut self, ctx: &mut Ctx<'_>, _infra_rng: &mut SimRng) {
         let world = ctx.world();
         self.volunteers = (0..world.users()).filter(|&u| world.always_online[u as usize]).collect();
-        self.waiting = vec![Vec::new(); world.users() as usize];
+        // Copies wait as long as it takes (no retention).
+        self.mailbox = Mailbox::new(world.users() as usize, None);
+        self.mailbox.connect_online(ctx);
     }
 
     fn on_send(&mut self, ctx: &mut Ctx<'_>, id: MsgId) {
@@ -55,6 +69,10 @@ impl DeliveryModel for CommunityMailbox {
         ctx.hop(id, sender, volunteer, bytes, Visible::BOTH, None);
         let delay = ctx.latency(sender, volunteer);
         ctx.schedule_in(delay, ModelEvent::for_msg(AT_MAILBOX, id, volunteer));
+        if self.holder.len() < ctx.msg_slots() {
+            self.holder.resize(ctx.msg_slots(), 0);
+        }
+        self.holder[id.slot as usize] = volunteer;
     }
 
     fn on_event(&mut self, ctx: &mut Ctx<'_>, ev: ModelEvent) {
@@ -64,9 +82,9 @@ impl DeliveryModel for CommunityMailbox {
                 ctx.for_each_recipient(ev.msg(), |r| recipients.push(r));
                 for r in recipients {
                     if ctx.is_online(r) {
-                        self.forward(ctx, ev.msg(), ev.c, r);
+                        self.forward(ctx, ev.msg(), ev.c, r, true);
                     } else {
-                        self.waiting[r as usize].push((ev.msg(), ev.c));
+                        self.mailbox.store(ctx.now(), ev.msg(), r);
                     }
                 }
             }
@@ -76,12 +94,17 @@ impl DeliveryModel for CommunityMailbox {
     }
 
     fn on_online(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
-        for (id, volunteer) in std::mem::take(&mut self.waiting[user as usize]) {
-            self.forward(ctx, id, volunteer, user);
+        // The app reconnects; the volunteers see it online and forward what they hold.
+        self.mailbox.connect(ctx, user);
+        let mut fetch = self.mailbox.fetch(user, SimDuration::ZERO);
+        while let Some(id) = self.mailbox.next(ctx, &mut fetch) {
+            let volunteer = self.holder[id.slot as usize];
+            self.forward(ctx, id, volunteer, user, false);
         }
     }
 
-    fn finish(&mut self, _ctx: &mut Ctx<'_>) -> ModelReport {
+    fn finish(&mut self, ctx: &mut Ctx<'_>) -> ModelReport {
+        self.mailbox.expire_at_end(ctx);
         let mut report = ModelReport::default();
         report.figures.insert("forwarded".into(), self.forwarded as f64);
         report
@@ -100,4 +123,10 @@ fn main() {
     let results = run_on(&world, &scenario, models, &|_, _| {}).expect("conservation holds");
     println!("{}", summary_table(&results));
     println!("{}", reading(&results));
+    // The figures a model gets from the kit's accounting, which a hand-written waiting list
+    // silently left at 0.
+    let own = results.archs.iter().find(|a| a.name == "community mailbox").expect("the plug-in ran");
+    assert!(own.time_stored.count > 0, "copies waited for offline recipients, and the wait is recorded");
+    assert!(own.wakeups_per_device_hour.is_some_and(|w| w > 0.0), "forwarding wakes the recipient's device");
+    assert!(own.connections_per_device_hour.is_some_and(|c| c > 0.0), "reconnections are counted");
 }
