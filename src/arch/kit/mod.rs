@@ -5,8 +5,9 @@
 //! [`lists::KeyedLists`] (per-key FIFO lists over one node slab), [`mailbox::Mailbox`] (copies
 //! stored for recipients, drained in FIFO order, expired by retention, with the storage and loss
 //! accounting done through `Ctx`), [`service::ServiceQueue`] (a c-server FIFO queue and its
-//! [`ServerStats`](crate::arch::ServerStats)), [`timers::Timers`] (re-armable per-key timers whose
-//! stale events are recognised), and the time-window arithmetic in [`window`].
+//! [`ServerStats`](crate::arch::ServerStats); [`service::Load`] for nodes without a queue),
+//! [`timers::Timers`] (re-armable per-key timers whose stale events are recognised), and the
+//! time-window arithmetic in [`window`].
 
 pub mod lists;
 pub mod mailbox;
@@ -17,7 +18,7 @@ pub mod window;
 
 pub use lists::{Chain, KeyedLists};
 pub use mailbox::Mailbox;
-pub use service::{Arrival, ServiceQueue};
+pub use service::{Arrival, Load, ServiceQueue};
 pub use slab::{Handle, Slab};
 pub use timers::Timers;
 pub use window::in_window;

@@ -13,6 +13,9 @@
 //!   (the warm-up, the cool-down's drain) is not counted, as
 //!   [`ServerStats::utilisation`](crate::arch::ServerStats) documents. This is the one definition
 //!   every architecture reports.
+//!
+//! Nodes that process without queueing (onion relays, mixes: every packet is processed at once,
+//! in parallel) keep only a [`Load`], the same figures without a queue.
 
 use std::collections::VecDeque;
 
@@ -32,6 +35,57 @@ pub enum Arrival {
     Full,
 }
 
+/// The work done by a group of service channels: what `ServerStats` is made of.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Load {
+    served: u64,
+    busy_us: u128,
+    wait_us: u128,
+    sojourn_us: u128,
+}
+
+impl Load {
+    /// A service of length `service` starts at `start` for an item that arrived at `arrived`.
+    #[inline]
+    pub fn record(&mut self, start: SimTime, arrived: SimTime, service: SimDuration, w: &Window) {
+        self.busy_us += in_sending_period(start, start + service, w) as u128;
+        if arrived >= w.warmup_end {
+            let wait = start.since(arrived);
+            self.served += 1;
+            self.wait_us += wait.0 as u128;
+            self.sojourn_us += (wait + service).0 as u128;
+        }
+    }
+
+    /// Adds another group's work to this one.
+    pub fn add(&mut self, other: &Load) {
+        self.served += other.served;
+        self.busy_us += other.busy_us;
+        self.wait_us += other.wait_us;
+        self.sojourn_us += other.sojourn_us;
+    }
+
+    /// The figures of `channels` channels that did this work with no queue in front of them
+    /// (nothing waits: `peak_queue` 0, no mean wait).
+    pub fn stats(&self, role: &str, channels: u32, w: &Window) -> ServerStats {
+        ServerStats { peak_queue: 0, mean_wait_ms: None, ..self.queued_stats(role, channels, w) }
+    }
+
+    fn queued_stats(&self, role: &str, channels: u32, w: &Window) -> ServerStats {
+        let period_us = w.sends_end.since(w.warmup_end).0.max(1) as f64;
+        let served = self.served;
+        ServerStats {
+            role: role.into(),
+            count: channels,
+            served,
+            utilisation: self.busy_us as f64 / (period_us * channels.max(1) as f64),
+            peak_queue: 0,
+            mean_sojourn_ms: (served > 0).then(|| self.sojourn_us as f64 / served as f64 / 1e3),
+            mean_wait_ms: (served > 0).then(|| self.wait_us as f64 / served as f64 / 1e3),
+        }
+    }
+}
+
 /// A c-channel FIFO queue of items `T` (typically message handles).
 #[derive(Clone, Debug)]
 pub struct ServiceQueue<T> {
@@ -40,26 +94,13 @@ pub struct ServiceQueue<T> {
     busy: u32,
     waiting: VecDeque<(T, SimTime)>,
     peak_waiting: u64,
-    served: u64,
-    busy_us: u128,
-    wait_us: u128,
-    sojourn_us: u128,
+    load: Load,
 }
 
 impl<T: Copy> ServiceQueue<T> {
     /// An idle queue with `channels` service channels and at most `limit` items waiting.
     pub fn new(channels: u32, limit: Option<u32>) -> Self {
-        ServiceQueue {
-            channels,
-            limit,
-            busy: 0,
-            waiting: VecDeque::new(),
-            peak_waiting: 0,
-            served: 0,
-            busy_us: 0,
-            wait_us: 0,
-            sojourn_us: 0,
-        }
+        ServiceQueue { channels, limit, busy: 0, waiting: VecDeque::new(), peak_waiting: 0, load: Load::default() }
     }
 
     /// `item` arrives at `now`.
@@ -81,13 +122,7 @@ impl<T: Copy> ServiceQueue<T> {
     /// channel it holds (after [`Arrival::Serve`] or from [`ServiceQueue::end_service`]).
     #[inline]
     pub fn begin(&mut self, now: SimTime, arrived: SimTime, service: SimDuration, w: &Window) {
-        self.busy_us += in_sending_period(now, now + service, w) as u128;
-        if arrived >= w.warmup_end {
-            let wait = now.since(arrived);
-            self.served += 1;
-            self.wait_us += wait.0 as u128;
-            self.sojourn_us += (wait + service).0 as u128;
-        }
+        self.load.record(now, arrived, service, w);
     }
 
     /// A service ended: the next waiting item and its arrival time, which takes over the channel
@@ -111,25 +146,13 @@ impl<T: Copy> ServiceQueue<T> {
     where
         T: 'a,
     {
-        let (mut count, mut served, mut busy, mut wait, mut sojourn, mut peak) = (0u32, 0u64, 0u128, 0u128, 0u128, 0);
+        let (mut channels, mut load, mut peak) = (0u32, Load::default(), 0);
         for q in queues {
-            count += q.channels;
-            served += q.served;
-            busy += q.busy_us;
-            wait += q.wait_us;
-            sojourn += q.sojourn_us;
+            channels += q.channels;
+            load.add(&q.load);
             peak = peak.max(q.peak_waiting);
         }
-        let period_us = w.sends_end.since(w.warmup_end).0.max(1) as f64;
-        ServerStats {
-            role: role.into(),
-            count,
-            served,
-            utilisation: busy as f64 / (period_us * count.max(1) as f64),
-            peak_queue: peak,
-            mean_sojourn_ms: (served > 0).then(|| sojourn as f64 / served as f64 / 1e3),
-            mean_wait_ms: (served > 0).then(|| wait as f64 / served as f64 / 1e3),
-        }
+        ServerStats { peak_queue: peak, ..load.queued_stats(role, channels, w) }
     }
 }
 
@@ -225,6 +248,19 @@ mod tests {
         let st = ServiceQueue::stats("servers", [&a, &b], &w);
         assert_eq!((st.count, st.served), (4, 2));
         assert!((st.utilisation - 12.0 / 40.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_load_without_a_queue_reports_no_wait_and_its_busy_share() {
+        let w = Window { warmup_end: s(10), sends_end: s(20), run_end: s(30) };
+        let mut load = Load::default();
+        load.record(s(5), s(5), d(10), &w); // arrived in the warm-up: busy 10..15 counts, not served
+        load.record(s(12), s(12), d(2), &w);
+        load.record(s(19), s(19), d(4), &w); // 1 s of it before the cool-down
+        let st = load.stats("relays", 2, &w);
+        assert_eq!((st.served, st.peak_queue, st.mean_wait_ms), (2, 0, None));
+        assert_eq!(st.mean_sojourn_ms, Some(3000.0));
+        assert!((st.utilisation - 8.0 / 20.0).abs() < 1e-12, "8 busy seconds of 2 × 10");
     }
 
     #[test]
