@@ -75,6 +75,7 @@ use std::collections::HashSet;
 
 use rand::RngExt;
 
+use crate::arch::kit::NONE;
 use crate::arch::{DeliveryModel, ModelReport};
 use crate::dist::Dist;
 use crate::engine::rng::splitmix64;
@@ -157,7 +158,6 @@ const ATTEMPT: u16 = 1;
 /// Internet connectivity changes (`a`: region or [`ALL`]; `b`: 1 up, 0 down).
 const NET_CHANGE: u16 = 2;
 
-const NONE: u32 = u32::MAX;
 const ALL: u32 = u32::MAX;
 const NO_TICK: u64 = u64::MAX;
 

@@ -5,11 +5,9 @@
 //! sits in two intrusive doubly linked lists, one per sender and one per recipient, in a slab of
 //! flat records with a free list: no allocation per event once the slab has grown.
 
+use crate::arch::kit::NONE;
 use crate::engine::MsgId;
 use crate::world::UserId;
-
-/// No entry.
-pub const NONE: u32 = u32::MAX;
 
 /// One held copy: a message and the recipient it is for.
 #[derive(Clone, Copy, Debug)]
