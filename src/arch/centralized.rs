@@ -146,12 +146,9 @@ impl Centralized {
         ctx.wake(user);
         let server = self.deployments[self.deployment_of(user)].node;
         ctx.overhead_hop(user, server, self.p.request_bytes);
-        if self.down || !ctx.internet_up(user) {
-            // Still unreachable: abandon what is too old, keep the rest (which re-arms the timer).
-            self.drop_given_up(ctx, user);
-            return;
-        }
-        self.upload_held(ctx, user);
+        // Still unreachable: abandon what is too old, keep the rest (which re-arms the timer).
+        let reachable = !self.down && ctx.internet_up(user);
+        self.take_held(ctx, user, reachable);
     }
 
     /// Whether a message held since its send is past the client's give-up age at `now`.
@@ -159,24 +156,17 @@ impl Centralized {
         now.since(ctx.msg(id).created) >= self.p.client_give_up
     }
 
-    fn drop_given_up(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
+    /// Goes through what `user`'s client holds: messages past the give-up age are abandoned, the
+    /// rest uploaded when the provider can be reached (`reachable`) or held again.
+    fn take_held(&mut self, ctx: &mut Ctx<'_>, user: UserId, reachable: bool) {
         let mut chain = self.held.detach(user);
         while let Some(id) = self.held.pop(&mut chain) {
             if self.given_up(ctx, id, ctx.now()) {
                 ctx.lose_all(id, LossReason::SenderGaveUp);
+            } else if reachable {
+                self.upload(ctx, id);
             } else {
                 self.hold(ctx, user, id);
-            }
-        }
-    }
-
-    fn upload_held(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
-        let mut chain = self.held.detach(user);
-        while let Some(id) = self.held.pop(&mut chain) {
-            if self.given_up(ctx, id, ctx.now()) {
-                ctx.lose_all(id, LossReason::SenderGaveUp);
-            } else {
-                self.upload(ctx, id);
             }
         }
     }
@@ -325,11 +315,8 @@ impl DeliveryModel for Centralized {
         self.mailbox.connect(ctx, user);
         self.flush(ctx, user);
         if !self.held.is_empty(user) {
-            if self.down || !ctx.internet_up(user) {
-                self.drop_given_up(ctx, user);
-            } else {
-                self.upload_held(ctx, user);
-            }
+            let reachable = !self.down && ctx.internet_up(user);
+            self.take_held(ctx, user, reachable);
         }
     }
 
