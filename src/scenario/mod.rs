@@ -23,7 +23,7 @@ use crate::arch::ArchSpec;
 use crate::metrics::Window;
 use crate::time::SimDuration;
 use crate::world::WorldParams;
-use diag::{KeyPath, Problem, ScenarioDiagnostic, Seg, frame};
+use diag::{Framer, KeyPath, Problem, ScenarioDiagnostic, Seg};
 use schema::RawScenario;
 
 /// One architecture to run: its label and resolved parameters.
@@ -135,7 +135,8 @@ pub fn load(name_or_path: &str) -> Result<Source, ScenarioError> {
 /// Parses, overrides and resolves scenario text.
 pub fn parse(source: &Source, sets: &[String]) -> Result<Scenario, ScenarioError> {
     let invalid = |problems: Vec<Problem>, overridden: &[KeyPath]| {
-        ScenarioError::Invalid(problems.into_iter().map(|p| frame(&source.file, &source.text, p, overridden)).collect())
+        let mut framer = Framer::new(&source.file, &source.text, overridden);
+        ScenarioError::Invalid(problems.into_iter().map(|p| framer.frame(p)).collect())
     };
     let mut table: toml::Table = match source.text.parse() {
         Ok(t) => t,

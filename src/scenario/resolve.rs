@@ -356,6 +356,8 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
     // --- architectures ---
     let env = Env { regions: &regions, users, duration, run_end: window.run_end };
     let mut archs: Vec<ArchEntry> = Vec::new();
+    // Labels seen so far: a set, so that thousands of tables are checked in linear time (issue 9).
+    let mut names = std::collections::HashSet::new();
     if raw.arch.is_empty() {
         p.push(
             Problem::new(root.key("arch"), "no architecture to run")
@@ -405,7 +407,7 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
             continue;
         };
         let name = entry.name.clone().or_else(|| entry.preset.clone()).unwrap_or_else(|| kind.clone());
-        if archs.iter().any(|a| a.name == name) {
+        if !names.insert(name.clone()) {
             p.push(
                 Problem::new(path.key("name"), format!("two architectures are named `{name}`"))
                     .hint("give each [[arch]] a distinct `name`"),
