@@ -64,6 +64,10 @@ impl AppError {
                 builtin::BUILTINS.iter().map(|b| b.name).collect::<Vec<_>>().join(", "),
                 presets::names().join(", ")
             )),
+            AppError::Scenario(ScenarioError::Io { .. }) => Some(format!(
+                "give a regular .toml file of at most {} MiB, or a built-in name (netarch list)",
+                scenario::MAX_FILE_BYTES >> 20
+            )),
             AppError::Sim(_) => {
                 Some("this is a bug in a delivery model; please report it with the scenario and seed".into())
             }

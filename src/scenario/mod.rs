@@ -105,12 +105,47 @@ pub enum ScenarioError {
     Invalid(Vec<ScenarioDiagnostic>),
 }
 
+/// Largest file netarch reads as a scenario or a latency matrix: 16 MiB, far above any real one,
+/// so that a wrong path (a log, a disk image) is refused at once instead of filling memory.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a text file that must be a regular file of at most [`MAX_FILE_BYTES`]: a FIFO, a
+/// device (`/dev/zero`) or a directory is refused before it is opened, so nothing blocks or
+/// reads forever.
+pub fn read_text_file(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() { "a directory" } else { "a FIFO, socket or device" };
+        return Err(Error::new(ErrorKind::InvalidInput, format!("it is {what}, not a regular file")));
+    }
+    let too_big = || {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("it is larger than {} MiB, the most netarch reads", MAX_FILE_BYTES >> 20),
+        )
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The cap holds even if the file grows between the check and the read.
+    std::fs::File::open(path)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|_| Error::new(ErrorKind::InvalidData, "it is not UTF-8 text"))
+}
+
 /// Finds scenario text: an existing file path, a built-in scenario, or an app preset.
 pub fn load(name_or_path: &str) -> Result<Source, ScenarioError> {
     let path = Path::new(name_or_path);
-    if path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| ScenarioError::Io { file: name_or_path.to_owned(), error })?;
+    // A regular file is read; anything else at the path (a FIFO, a directory) is refused below,
+    // unless the name is also a built-in's.
+    let exists = std::fs::metadata(path).map(|m| m.is_file());
+    let builtin_name = builtin::find(name_or_path).is_some() || presets::find(name_or_path).is_some();
+    if exists.as_ref().is_ok_and(|&file| file || !builtin_name) {
+        let text = read_text_file(path).map_err(|error| ScenarioError::Io { file: name_or_path.to_owned(), error })?;
         return Ok(Source { file: name_or_path.to_owned(), text, dir: path.parent().map(Path::to_path_buf) });
     }
     if let Some(b) = builtin::find(name_or_path) {

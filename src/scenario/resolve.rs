@@ -224,7 +224,7 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
         None => Regions::default_matrix(),
         Some(file) => {
             let full = dir.map_or_else(|| Path::new(file).to_path_buf(), |d| d.join(file));
-            match std::fs::read_to_string(&full) {
+            match crate::scenario::read_text_file(&full) {
                 Err(e) => {
                     p.push(Problem::new(
                         wp.key("regions").key("matrix"),
