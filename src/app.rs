@@ -64,6 +64,7 @@ impl AppError {
                 builtin::BUILTINS.iter().map(|b| b.name).collect::<Vec<_>>().join(", "),
                 presets::names().join(", ")
             )),
+            AppError::Scenario(ScenarioError::TooLarge { hint, .. }) => Some(hint.clone()),
             AppError::Scenario(ScenarioError::Io { .. }) => Some(format!(
                 "give a regular .toml file of at most {} MiB, or a built-in name (netarch list)",
                 scenario::MAX_FILE_BYTES >> 20
@@ -82,8 +83,9 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
     match cli.command {
         None => cmd_run(RunArgs::default()),
         Some(Command::Run(args)) => cmd_run(args),
-        Some(Command::Check { scenario, sets }) => {
+        Some(Command::Check { scenario, sets, allow_large }) => {
             let s = load(&scenario, &sets)?;
+            let estimate = scenario::admit(&s, 1.0, allow_large)?;
             println!(
                 "ok: {} — {} users, {} architecture(s): {}",
                 s.name(),
@@ -91,6 +93,7 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
                 s.archs.len(),
                 s.archs.iter().map(|a| format!("{} ({})", a.name, a.spec.kind())).collect::<Vec<_>>().join(", ")
             );
+            println!("cost: {} (estimate; see docs/scenarios.md, \"Limits\")", estimate.summary());
             Ok(())
         }
         Some(Command::List) => {
@@ -156,6 +159,7 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
         s.adversaries.clear();
         s.raw.adversary.clear();
     }
+    scenario::admit(&s, 1.0, args.allow_large)?;
     let results = run_with_progress(&s, args.quiet)?;
     let dest = args.out.clone().unwrap_or_else(|| PathBuf::from("netarch-out").join(s.name()));
     let folder = write_run_folder(&dest, &s, &results, &reproduce_command(&args, &s))?;
@@ -192,6 +196,9 @@ fn reproduce_command(args: &RunArgs, s: &Scenario) -> String {
     }
     if args.no_adversaries {
         parts.push("--no-adversaries".into());
+    }
+    if args.allow_large {
+        parts.push("--allow-large".into());
     }
     parts.join(" ")
 }
@@ -299,6 +306,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), AppError> {
         sets: args.sets.clone(),
         archs: args.archs.clone(),
         metrics: args.metrics.clone(),
+        allow_large: args.allow_large,
     };
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     let (plan, source) = crate::sweep::plan::resolve(&req)?;

@@ -11,6 +11,7 @@ pub mod adversary;
 pub mod arch;
 pub mod builtin;
 pub mod claims;
+pub mod cost;
 pub mod diag;
 pub mod presets;
 pub mod resolve;
@@ -99,6 +100,20 @@ pub enum ScenarioError {
         arg: String,
         /// What is wrong.
         message: String,
+    },
+    /// The run would exceed the machine's memory or the event budget (see [`cost`]).
+    #[error("{scenario}: too large to run: {what} (estimate of one run: {estimate}); it grows with {keys}")]
+    TooLarge {
+        /// The scenario's name.
+        scenario: String,
+        /// Which limit it passes, by how much.
+        what: String,
+        /// The whole estimate, as `check` prints it.
+        estimate: String,
+        /// The keys that drive the cost, largest share first.
+        keys: String,
+        /// What to change first.
+        hint: String,
     },
     /// The text has problems; each is framed with its file, line and key.
     #[error("{} problem(s) in the scenario", .0.len())]
@@ -195,6 +210,48 @@ pub fn parse(source: &Source, sets: &[String]) -> Result<Scenario, ScenarioError
         Err(e) => return Err(invalid(vec![resolve::serde_problem(&KeyPath::root(), e)], &overridden)),
     };
     resolve::resolve(raw, source.dir.as_deref()).map_err(|problems| invalid(problems, &overridden))
+}
+
+/// Estimates what running `s` costs and refuses it (unless `allow_large`) when `runs` such runs
+/// exceed the event budget or one exceeds the machine's free memory.
+pub fn admit(s: &Scenario, runs: f64, allow_large: bool) -> Result<cost::Estimate, ScenarioError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let e = cost::estimate(s, cores);
+    if allow_large {
+        return Ok(e);
+    }
+    match cost::refusal(&e, runs, cost::machine_memory()) {
+        None => Ok(e),
+        Some((what, drivers)) => Err(too_large(s.name(), what, &e, &drivers)),
+    }
+}
+
+/// The refusal of a run or sweep named `name`: `what` limit it passes, naming the keys behind it.
+pub fn too_large(name: &str, what: String, e: &cost::Estimate, drivers: &[cost::Driver]) -> ScenarioError {
+    let total: f64 = drivers.iter().map(|d| d.amount).sum::<f64>().max(f64::MIN_POSITIVE);
+    let keys = drivers
+        .iter()
+        .filter(|d| d.amount >= 0.01 * total)
+        .take(3)
+        .map(|d| format!("`{}` ({:.0}%)", d.keys, 100.0 * d.amount / total))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let first_key = drivers.first().map_or("duration", |d| d.keys.split(", ").next().unwrap_or("duration"));
+    let change = if first_key.starts_with("--") {
+        "use fewer --replicates or fewer --vary values".to_owned()
+    } else {
+        format!(
+            "make it cheaper with --set {first_key}=... (fewer users or nodes, lower rates, a shorter duration; \
+             longer periods, intervals and retry delays)"
+        )
+    };
+    ScenarioError::TooLarge {
+        scenario: name.to_owned(),
+        what,
+        estimate: e.summary(),
+        keys,
+        hint: format!("{change}, or pass --allow-large to run it anyway"),
+    }
 }
 
 /// Applies one `key.path=value` override; returns the path it set.

@@ -421,6 +421,37 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
         }
     }
     let adversaries = crate::scenario::adversary::resolve_all(&mut raw.adversary, &env, p);
+    // Sizes that would overflow the engine's 32-bit ids and offsets are refused whatever
+    // `--allow-large` says (issue 9).
+    let memberships = u64::from(raw.world.rooms.count) * u64::from(raw.world.rooms.size);
+    if memberships > u64::from(u32::MAX) {
+        p.push(
+            Problem::new(
+                wp.key("rooms").key("count"),
+                format!(
+                    "{} rooms of {} members is {memberships} memberships, beyond the {} the engine can index",
+                    raw.world.rooms.count,
+                    raw.world.rooms.size,
+                    u32::MAX
+                ),
+            )
+            .hint("use fewer or smaller rooms"),
+        );
+    }
+    for (i, a) in archs.iter().enumerate() {
+        let nodes = u64::from(users) + crate::scenario::cost::infra_nodes(&a.spec);
+        if nodes > u64::from(u32::MAX) {
+            let index = raw.arch.iter().position(|e| e.name.as_deref() == Some(a.name.as_str())).unwrap_or(i);
+            let key = crate::scenario::cost::node_key(&a.spec);
+            p.push(
+                Problem::new(
+                    root.key("arch").index(index).key(key),
+                    format!("{nodes} users and nodes is beyond the {} the engine can number", u32::MAX),
+                )
+                .hint(format!("use a smaller `{key}`")),
+            );
+        }
+    }
 
     if !problems.is_empty() {
         return Err(problems);
