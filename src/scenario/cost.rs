@@ -39,6 +39,9 @@ const NODE_BYTES: f64 = 256.0;
 const MESSAGE_BYTES: f64 = 32.0;
 /// Memory per mixnet packet simulated (cover included): what observers keep of it.
 const PACKET_BYTES: f64 = 8.0;
+/// Cost of a room message's copies beyond the first, relative to the first (measured on
+/// `federation` and `room-metadata`).
+const EXTRA_COPY_SHARE: f64 = 0.25;
 /// Engine events per availability toggle (the toggle and the model's reaction to it).
 const EVENTS_PER_TOGGLE: f64 = 1.5;
 
@@ -169,7 +172,9 @@ pub fn estimate(s: &Scenario, cores: usize) -> Estimate {
             let mut packets = 0.0;
             let (per_copy, nodes) = per_copy_and_nodes(&a.spec);
             let nodes = nodes.max(0.0);
-            drivers.push(Driver { keys: send_keys.into(), amount: copies * per_copy });
+            // A room message's extra copies ride along the first: a quarter of its cost each.
+            let weighted = messages + (copies - messages) * EXTRA_COPY_SHARE;
+            drivers.push(Driver { keys: send_keys.into(), amount: weighted * per_copy });
             drivers.push(Driver {
                 keys: "world.availability.online, world.availability.offline".into(),
                 amount: toggles * EVENTS_PER_TOGGLE,

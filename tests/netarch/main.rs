@@ -11,5 +11,6 @@ mod onion;
 mod p2p;
 mod queueing;
 mod report_browser;
+mod sizes;
 mod store_and_forward;
 mod sweep;
