@@ -171,7 +171,6 @@ pub fn estimate(s: &Scenario, cores: usize) -> Estimate {
             let mut drivers = Vec::new();
             let mut packets = 0.0;
             let (per_copy, nodes) = per_copy_and_nodes(&a.spec);
-            let nodes = nodes.max(0.0);
             // A room message's extra copies ride along the first: a quarter of its cost each.
             let weighted = messages + (copies - messages) * EXTRA_COPY_SHARE;
             drivers.push(Driver { keys: send_keys.into(), amount: weighted * per_copy });
@@ -223,7 +222,7 @@ pub fn estimate(s: &Scenario, cores: usize) -> Estimate {
                         amount: client * hops,
                     });
                     packets = client;
-                    let mixes = (p.layers * p.mixes_per_layer) as f64;
+                    let mixes = p.layers as f64 * p.mixes_per_layer as f64;
                     drivers.push(Driver {
                         keys: at("mix_loop_rate"),
                         amount: share * p.mix_loop_rate * mixes * duration * hops,
@@ -306,7 +305,7 @@ fn internet_cut_user_secs(s: &Scenario) -> f64 {
 /// toggles taken out); see docs/scenarios.md.
 fn per_copy_and_nodes(spec: &ArchSpec) -> (f64, f64) {
     match spec {
-        ArchSpec::Centralized(p) => (3.0, (p.servers as f64 + 1.0) * p.deployments.max(1) as f64),
+        ArchSpec::Centralized(_) => (3.0, infra_nodes(spec) as f64),
         ArchSpec::Federated(p) => (5.0, p.servers as f64),
         ArchSpec::Onion(p) => (11.0, p.relays as f64),
         ArchSpec::P2p(p) => {
@@ -314,7 +313,7 @@ fn per_copy_and_nodes(spec: &ArchSpec) -> (f64, f64) {
             let relays = if p.transport == Transport::Onion { p.onion_relays as f64 } else { 0.0 };
             (transport + 7.0 * p.mailbox, relays)
         }
-        ArchSpec::Mixnet(p) => (12.5, (p.layers * p.mixes_per_layer + p.providers) as f64),
+        ArchSpec::Mixnet(p) => (12.5, p.layers as f64 * p.mixes_per_layer as f64 + p.providers as f64),
     }
 }
 
