@@ -386,6 +386,29 @@ pub fn refusal(e: &Estimate, runs: f64, memory_limit: f64) -> Option<(String, Ve
 mod tests {
     use super::*;
 
+    fn scenario(always_online: f64) -> Scenario {
+        let text = format!(
+            "name = \"t\"\nduration = \"1h\"\nwarmup = \"10min\"\n[world]\nusers = 100\nworkload.rate = \"60/h\"\n\
+             availability.always_online = {always_online}\n\
+             availability.online = {{ dist = \"exponential\", mean = \"20min\" }}\n\
+             availability.offline = {{ dist = \"exponential\", mean = \"20min\" }}\n\
+             [[arch]]\nkind = \"centralized\"\n"
+        );
+        let source = crate::scenario::Source { file: "t.toml".into(), text, dir: None };
+        crate::scenario::parse(&source, &[]).unwrap()
+    }
+
+    #[test]
+    fn messages_are_users_times_rate_times_duration_while_online() {
+        // 100 users always online sending 60/h for an hour: 6,000 messages, no toggles.
+        let e = estimate(&scenario(1.0), 1);
+        assert!((e.messages - 6000.0).abs() < 1e-6, "{}", e.messages);
+        assert!(e.archs[0].drivers.iter().all(|d| !d.keys.contains("availability")));
+        // Half of them online half the time (equal mean periods): three quarters of the messages.
+        let e = estimate(&scenario(0.5), 1);
+        assert!((e.messages - 4500.0).abs() < 1e-6, "{}", e.messages);
+    }
+
     #[test]
     fn counts_and_bytes_read_like_people_write_them() {
         assert_eq!(count(950.0), "950");
