@@ -14,5 +14,6 @@ mod p2p;
 mod queueing;
 mod report_browser;
 mod safe_outputs;
+mod sizes;
 mod store_and_forward;
 mod sweep;
