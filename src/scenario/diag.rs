@@ -129,8 +129,9 @@ pub struct ScenarioDiagnostic {
 }
 
 /// Widest piece of a line a snippet shows, in characters: a longer line is cut to a window
-/// around the problem and marked with "…" (the terminal printer cannot frame columns past 65,535).
-pub const SNIPPET_WIDTH: usize = 160;
+/// around the problem and marked with "…" (the terminal printer cannot frame columns past 65,535,
+/// and 64 characters with miette's gutter fit an 80-column terminal).
+pub const SNIPPET_WIDTH: usize = 64;
 
 /// The few lines around a problem, cut to [`SNIPPET_WIDTH`], that a diagnostic shows: its size
 /// does not grow with the file, so many problems in a big file cost linear time and memory.
