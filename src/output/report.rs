@@ -237,8 +237,8 @@ fn summary(h: &mut String, file: &RunFile) {
         let _ = write!(h, "<th>lost: {}</th>", escape(&r.as_str().replace('_', " ")));
     }
     h.push_str(
-        "<th>in flight</th><th>transmissions / delivered</th><th>bytes / delivered</th>\
-         <th>overhead transmissions</th><th>wake-ups / device-hour</th></tr></thead>\n<tbody>\n",
+        "<th>in flight</th><th>tx/delivered</th><th>bytes/delivered</th><th>all bytes/delivered</th>\
+         <th>overhead transmissions</th><th>wake-ups/device·h</th></tr></thead>\n<tbody>\n",
     );
     for (i, a) in file.archs.iter().enumerate() {
         h.push_str("<tr>");
@@ -256,6 +256,7 @@ fn summary(h: &mut String, file: &RunFile) {
         h.push_str(&cell(Some(a.in_flight.to_string())));
         h.push_str(&cell(a.transmissions_per_delivered.map(sig3)));
         h.push_str(&cell(a.bytes_per_delivered.map(bytes)));
+        h.push_str(&cell(a.all_bytes_per_delivered.map(bytes)));
         h.push_str(&cell(Some(a.overhead_transmissions.to_string())));
         h.push_str(&cell(a.wakeups_per_device_hour.map(sig3)));
         h.push_str("</tr>\n");
@@ -264,9 +265,10 @@ fn summary(h: &mut String, file: &RunFile) {
     let _ = writeln!(
         h,
         "<p class=\"note\">Shares are of recipient copies created after the warm-up; latencies are \
-         send to delivery over delivered copies. Transmissions and bytes count the hops that carried \
-         messages; overhead transmissions carried none (polls, cover traffic, lookups). n/a: undefined \
-         for this run (e.g. a percentile of no deliveries).</p>"
+         send to delivery over delivered copies. tx/delivered and bytes/delivered count the hops that \
+         carried messages; all bytes/delivered adds the overhead, traffic that carried none (polls, \
+         keep-alives, cover traffic, requests, lookups); overhead transmissions counts that traffic. n/a: \
+         undefined for this run (e.g. a percentile of no deliveries).</p>"
     );
 
     h.push_str("<h3>Latency by the recipient's state at send</h3>\n<div class=\"scroll\"><table>\n<thead><tr>");
@@ -433,10 +435,15 @@ mod tests {
         a.latency = LatencyStats::default();
         a.transmissions_per_delivered = None;
         a.bytes_per_delivered = None;
+        a.all_bytes_per_delivered = None;
         a.wakeups_per_device_hour = None;
         let html = render_report(&s, &r, &[], "netarch run tiny.toml");
         let body = &html[html.find("<tbody>").expect("a summary table")..];
         let row = &body[..body.find("</tr>").expect("a first row")];
-        assert_eq!(row.matches(">n/a<").count(), 8, "delivered, in deadline, p50/p95/p99, tx, bytes, wake-ups: {row}");
+        assert_eq!(
+            row.matches(">n/a<").count(),
+            9,
+            "delivered, in deadline, p50/p95/p99, tx, bytes, all bytes, wake-ups: {row}"
+        );
     }
 }
