@@ -334,7 +334,7 @@ fn message_bytes_and_all_bytes_have_one_name_in_every_output_issue_13() {
 
     // report.html: the same names over the same figures.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    let table = &html[html.find("<section id=\"summary\">").unwrap()..];
+    let table = &html[html.find("<h3>Cost</h3>").unwrap()..];
     let heads: Vec<&str> = table[..table.find("</thead>").unwrap()]
         .split("<th>")
         .skip(1)
