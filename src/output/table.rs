@@ -516,29 +516,60 @@ fn with_exposure(mut lines: Vec<String>, r: &RunResults) -> String {
     crate::output::text::printable(&lines.join("\n")).into_owned()
 }
 
-/// The architectures with the best and the worst value of a measure, as (index, value) each
-/// (the first of equals); `None` with fewer than two architectures that have it.
-fn best_of(
+/// The architectures at each end of a measure, as printed: every architecture whose figure
+/// prints as the best one, and every one whose figure prints as the worst. `None` with fewer
+/// than two architectures that have the figure.
+struct Ends {
+    /// The best figure, printed.
+    best: String,
+    /// The architectures that print it, in scenario order.
+    best_archs: Vec<usize>,
+    /// The worst figure, printed.
+    worst: String,
+    /// The architectures that print it.
+    worst_archs: Vec<usize>,
+    /// The best and the worst value (unrounded).
+    values: (f64, f64),
+}
+
+impl Ends {
+    /// Whether best and worst print the same: a tie, whatever the unrounded values.
+    fn tie(&self) -> bool {
+        self.best == self.worst
+    }
+}
+
+fn ends(
     archs: &[ArchSummary],
     value: impl Fn(&ArchSummary) -> Option<f64>,
+    format: impl Fn(f64) -> String,
     lower_is_better: bool,
-) -> Option<((usize, f64), (usize, f64))> {
+) -> Option<Ends> {
     let vals: Vec<(usize, f64)> = archs.iter().enumerate().filter_map(|(i, a)| value(a).map(|v| (i, v))).collect();
     if vals.len() < 2 {
         return None;
     }
-    let better = |x: f64, y: f64| if lower_is_better { x < y } else { x > y };
-    let mut best = vals[0];
-    let mut worst = vals[0];
-    for &v in &vals[1..] {
-        if better(v.1, best.1) {
-            best = v;
-        }
-        if better(worst.1, v.1) {
-            worst = v;
-        }
+    let lo = vals.iter().map(|v| v.1).fold(f64::INFINITY, f64::min);
+    let hi = vals.iter().map(|v| v.1).fold(f64::NEG_INFINITY, f64::max);
+    let (b, w) = if lower_is_better { (lo, hi) } else { (hi, lo) };
+    let (best, worst) = (format(b), format(w));
+    let at = |printed: &str| vals.iter().filter(|v| format(v.1) == printed).map(|v| v.0).collect();
+    Some(Ends { best_archs: at(&best), worst_archs: at(&worst), best, worst, values: (b, w) })
+}
+
+/// Architecture labels as a list: "a", "a and b", "a, b and c".
+fn names(archs: &[ArchSummary], which: &[usize]) -> String {
+    let n: Vec<&str> = which.iter().map(|&i| archs[i].name.as_str()).collect();
+    match n.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
-    Some((best, worst))
+}
+
+/// The verb for one architecture or several ("is" / "are").
+fn verb(which: &[usize], one: &'static str, many: &'static str) -> &'static str {
+    if which.len() == 1 { one } else { many }
 }
 
 /// A delivered share this many points below another's makes a latency claim over delivered
@@ -546,44 +577,61 @@ fn best_of(
 const SURVIVOR_GAP: f64 = 0.05;
 
 /// The median-latency sentence. Latencies are of delivered copies, so an architecture that lost
-/// many is quick on the few it delivered: when the fastest delivered clearly less than another,
+/// many is quick on the few it delivered: when a fastest one delivered clearly less than another,
 /// its delivered share is named beside the claim. Medians that print the same are a tie.
 fn latency_sentence(a: &[ArchSummary]) -> Option<String> {
-    let ((b, bv), (w, wv)) = best_of(a, |x| x.latency.p50_ms, true)?;
-    if human_ms(Some(bv)) == human_ms(Some(wv)) {
-        return Some(format!(
-            "Median latency of delivered copies: every architecture takes about {}.",
-            human_ms(Some(bv))
-        ));
+    let e = ends(a, |x| x.latency.p50_ms, duration_ms, true)?;
+    if e.tie() {
+        return Some(format!("Median latency of delivered copies: every architecture takes about {}.", e.best));
     }
     let most = a
         .iter()
         .filter(|x| x.latency.p50_ms.is_some())
         .max_by(|x, y| x.delivery_ratio.unwrap_or(0.0).total_cmp(&y.delivery_ratio.unwrap_or(0.0)))
         .expect("two architectures have a median");
-    let share = a[b].delivery_ratio.unwrap_or(0.0);
-    let caveat = if share + SURVIVOR_GAP < most.delivery_ratio.unwrap_or(0.0) {
-        format!(
-            ", but it delivered only {} of its copies ({} delivered {})",
-            pct(Some(share)),
+    let top = most.delivery_ratio.unwrap_or(0.0);
+    let caveat = match e.best_archs.iter().find(|&&i| a[i].delivery_ratio.unwrap_or(0.0) + SURVIVOR_GAP < top) {
+        Some(&i) => format!(
+            ", but {} delivered only {} of its copies ({} delivered {})",
+            if e.best_archs.len() == 1 { "it".to_owned() } else { a[i].name.clone() },
+            pct(a[i].delivery_ratio),
             most.name,
             pct(most.delivery_ratio)
-        )
-    } else {
-        String::new()
+        ),
+        None => String::new(),
     };
+    let (bv, wv) = e.values;
     let factor = if bv > 0.0 { format!(" ({})", slower(wv / bv)) } else { String::new() };
     Some(format!(
-        "Median latency of delivered copies: {} is fastest at {}{caveat}; {} is slowest at {}{factor}.",
-        a[b].name,
-        human_ms(Some(bv)),
-        a[w].name,
-        human_ms(Some(wv))
+        "Median latency of delivered copies: {} {} fastest at {}{caveat}; {} {} slowest at {}{factor}.",
+        names(a, &e.best_archs),
+        verb(&e.best_archs, "is", "are"),
+        e.best,
+        names(a, &e.worst_archs),
+        verb(&e.worst_archs, "is", "are"),
+        e.worst
     ))
 }
 
+/// "every architecture delivers about X" for a tie, else who delivers the most and the least.
+fn share_sentence(a: &[ArchSummary], lead: &str, value: impl Fn(&ArchSummary) -> Option<f64>) -> Option<String> {
+    let e = ends(a, value, percent, false)?;
+    Some(if e.tie() {
+        format!("{lead}: every architecture delivers about {}.", e.best)
+    } else {
+        format!(
+            "{lead}: {} {} the most ({}), {} the least ({}).",
+            names(a, &e.best_archs),
+            verb(&e.best_archs, "delivers", "deliver"),
+            e.best,
+            names(a, &e.worst_archs),
+            e.worst
+        )
+    })
+}
+
 /// A few sentences on what this run's numbers say: the best architecture on each measure and
-/// the worst, with equal figures (as printed) called a tie.
+/// the worst, with equal figures (as printed) called a tie and every architecture at an end named.
 pub fn reading(r: &RunResults) -> String {
     let a = &r.archs;
     let mut lines = Vec::new();
@@ -612,48 +660,24 @@ pub fn reading(r: &RunResults) -> String {
         }
         return with_exposure(lines, r);
     }
-    // Shares that print the same are a tie: the reading never names a winner the table cannot show.
-    if let Some(((b, bv), (w, wv))) = best_of(a, |x| x.delivery_ratio, false) {
-        if pct(Some(bv)) == pct(Some(wv)) {
-            lines.push(format!("Delivery: every architecture delivers about {}.", pct(Some(bv))));
-        } else {
-            lines.push(format!(
-                "Delivery: {} delivers the most ({}), {} the least ({}).",
-                a[b].name,
-                pct(Some(bv)),
-                a[w].name,
-                pct(Some(wv))
-            ));
-        }
-    }
-    if let Some(((b, bv), (w, wv))) = best_of(a, |x| x.delivered_in_deadline_ratio, false) {
-        let deadline = human_s(a[b].deadline_s);
-        if pct(Some(bv)) == pct(Some(wv)) {
-            lines.push(format!("Within the {deadline} deadline: every architecture delivers about {}.", pct(Some(bv))));
-        } else {
-            lines.push(format!(
-                "Within the {deadline} deadline: {} delivers the most ({}), {} the least ({}).",
-                a[b].name,
-                pct(Some(bv)),
-                a[w].name,
-                pct(Some(wv))
-            ));
-        }
-    }
+    lines.extend(share_sentence(a, "Delivery", |x| x.delivery_ratio));
+    let deadline = a.first().map_or(String::new(), |x| human_s(x.deadline_s));
+    lines.extend(share_sentence(a, &format!("Within the {deadline} deadline"), |x| x.delivered_in_deadline_ratio));
     lines.extend(latency_sentence(a));
-    if let Some(((b, bv), (w, wv))) = best_of(a, |x| x.wakeups_per_device_hour, true) {
-        if num(Some(bv)) == num(Some(wv)) {
+    if let Some(e) = ends(a, |x| x.wakeups_per_device_hour, sig3, true) {
+        if e.tie() {
             lines.push(format!(
                 "Battery proxy: every architecture wakes a device about {} times per device-hour.",
-                num(Some(bv))
+                e.best
             ));
         } else {
             lines.push(format!(
-                "Battery proxy: {} wakes a device the least ({} times per device-hour), {} the most ({}).",
-                a[b].name,
-                num(Some(bv)),
-                a[w].name,
-                num(Some(wv))
+                "Battery proxy: {} {} a device the least ({} times per device-hour), {} the most ({}).",
+                names(a, &e.best_archs),
+                verb(&e.best_archs, "wakes", "wake"),
+                e.best,
+                names(a, &e.worst_archs),
+                e.worst
             ));
         }
     }
@@ -705,19 +729,41 @@ mod tests {
         assert_eq!(likely_senders(9.0, of), "about 300 equally likely senders of 300", "capped at the population");
     }
 
-    /// A copy of the tiny run's results whose first two architectures have these medians,
-    /// delivered shares and wake-up rates.
-    fn two(p50: [f64; 2], delivered: [f64; 2], wakeups: [f64; 2]) -> RunResults {
+    /// A copy of the tiny run's results with one architecture per value given (at most three),
+    /// with these medians, delivered shares and wake-up rates.
+    fn some(p50: &[f64], delivered: &[f64], wakeups: &[f64]) -> RunResults {
         let (_, mut r) = tiny();
-        r.archs.truncate(2);
+        r.archs.truncate(p50.len());
+        assert_eq!(r.archs.len(), p50.len(), "the tiny run has enough architectures");
         for (i, a) in r.archs.iter_mut().enumerate() {
-            a.name = ["quick", "slow"][i].into();
+            a.name = ["quick", "slow", "third"][i].into();
             a.latency.p50_ms = Some(p50[i]);
             a.delivery_ratio = Some(delivered[i]);
             a.wakeups_per_device_hour = Some(wakeups[i]);
             a.exposure.clear();
         }
         r
+    }
+
+    fn two(p50: [f64; 2], delivered: [f64; 2], wakeups: [f64; 2]) -> RunResults {
+        some(&p50, &delivered, &wakeups)
+    }
+
+    #[test]
+    fn every_architecture_at_an_end_is_named_issue_13() {
+        let text = reading(&some(&[239.0, 5800.0, 5801.0], &[0.99, 0.88, 0.8801], &[1.2, 384.0, 1.2]));
+        assert!(
+            text.contains("Delivery: quick delivers the most (99.0%), slow and third the least (88.0%)."),
+            "{text}"
+        );
+        assert!(
+            text.contains("quick is fastest at 239 ms; slow and third are slowest at 5.8 s (24x slower)."),
+            "{text}"
+        );
+        assert!(
+            text.contains("quick and third wake a device the least (1.20 times per device-hour), slow the most (384)."),
+            "{text}"
+        );
     }
 
     #[test]
