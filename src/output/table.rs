@@ -20,7 +20,7 @@ use crate::run::RunResults;
 pub const DEFAULT_WIDTH: usize = 100;
 
 /// The width to lay the terminal output out for: `COLUMNS` when it is a positive number, else
-/// the width of the terminal standard output is, else [`DEFAULT_WIDTH`].
+/// the width of the terminal standard output is on, else [`DEFAULT_WIDTH`].
 pub fn terminal_width() -> usize {
     if let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()).filter(|&w| w > 0) {
         return w;
@@ -93,6 +93,7 @@ struct Head {
     numeric: bool,
 }
 
+/// A numeric column's header.
 const fn head(first: &'static str, second: &'static str) -> Head {
     Head { first, second, numeric: true }
 }
@@ -100,6 +101,11 @@ const fn head(first: &'static str, second: &'static str) -> Head {
 /// Renders a table: `headers` as given, a rule, then `rows`; columns two spaces apart, no cell
 /// wrapped (cells may hold several lines of their own). Right-aligns numeric columns.
 fn render(headers: &[Vec<String>], numeric: &[bool], rows: &[Vec<String>]) -> String {
+    // Labels are user text: escape control characters before measuring, so the layout holds.
+    let shown = |t: &String| crate::output::text::printable(t).into_owned();
+    let headers: Vec<Vec<String>> = headers.iter().map(|h| h.iter().map(shown).collect()).collect();
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(shown).collect()).collect();
+    let (headers, rows) = (&headers[..], &rows[..]);
     let n = headers.len();
     let mut widths = vec![0usize; n];
     for (i, h) in headers.iter().enumerate() {
@@ -539,6 +545,7 @@ impl Ends {
     }
 }
 
+/// The two ends of a measure over the architectures that have it.
 fn ends(
     archs: &[ArchSummary],
     value: impl Fn(&ArchSummary) -> Option<f64>,
@@ -821,6 +828,10 @@ mod tests {
         for width in [80, 100, 50] {
             assert_fits(&long, width);
         }
+        // A control character in a label (a hand-edited file) is escaped before the layout.
+        long.archs[0].name = "esc\u{1b}[31mape".into();
+        assert_fits(&long, 80);
+        assert!(summary_table_for_width(&long, 80).contains("esc\\u{1b}[31mape"));
         // Wide enough, one table with every column and one-line headers.
         let wide = summary_table_for_width(&r, 400);
         assert_eq!(wide.lines().filter(|l| l.starts_with('─')).count(), 1, "{wide}");
