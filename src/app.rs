@@ -194,9 +194,10 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
     let results = run_with_progress(&s, args.quiet)?;
     let folder = write_run_into(staging, &s, &results, &reproduce_command(&args, &s))?;
     if !args.quiet {
-        out!("{} (seed {}): {}\n", s.name(), s.seed(), s.raw.title);
-        out!("{}\n", table::summary_table(&results));
-        out!("{}\n", table::reading(&results));
+        let width = table::terminal_width();
+        out!("{}\n", table::wrap(&format!("{} (seed {}): {}", s.name(), s.seed(), s.raw.title), width));
+        out!("{}\n", table::summary_table_for_width(&results, width));
+        out!("{}\n", table::wrap(&table::reading(&results), width));
         out!("\n");
         out!("wrote {}/\n", folder.display());
         out!("  report   {}\n", folder.join("report.html").display());

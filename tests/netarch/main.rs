@@ -12,6 +12,7 @@ mod mixnet;
 mod onion;
 mod p2p;
 mod queueing;
+mod readings;
 mod report_browser;
 mod safe_outputs;
 mod sizes;
