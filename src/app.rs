@@ -89,6 +89,11 @@ impl AppError {
                 builtin::BUILTINS.iter().map(|b| b.name).collect::<Vec<_>>().join(", "),
                 presets::names().join(", ")
             )),
+            AppError::Scenario(ScenarioError::TooLarge { hint, .. }) => Some(hint.clone()),
+            AppError::Scenario(ScenarioError::Io { .. }) => Some(format!(
+                "give a regular .toml file of at most {} MiB, or a built-in name (netarch list)",
+                scenario::MAX_FILE_BYTES >> 20
+            )),
             AppError::Sim(_) => {
                 Some("this is a bug in a delivery model; please report it with the scenario and seed".into())
             }
@@ -103,8 +108,9 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
     match cli.command {
         None => cmd_run(RunArgs::default()),
         Some(Command::Run(args)) => cmd_run(args),
-        Some(Command::Check { scenario, sets }) => {
+        Some(Command::Check { scenario, sets, allow_large }) => {
             let s = load(&scenario, &sets)?;
+            let estimate = scenario::admit(&s, 1.0, allow_large)?;
             out!(
                 "ok: {} — {} users, {} architecture(s): {}\n",
                 s.name(),
@@ -112,6 +118,7 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
                 s.archs.len(),
                 s.archs.iter().map(|a| format!("{} ({})", a.name, a.spec.kind())).collect::<Vec<_>>().join(", ")
             );
+            out!("cost: {} (estimate; see docs/scenarios.md, \"Limits\")\n", estimate.summary());
             Ok(())
         }
         Some(Command::List) => {
@@ -180,15 +187,17 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
         s.adversaries.clear();
         s.raw.adversary.clear();
     }
+    scenario::admit(&s, 1.0, args.allow_large)?;
     let dest = args.out.clone().unwrap_or_else(|| PathBuf::from("netarch-out").join(s.name()));
     // Before simulating: a destination that may not be replaced or cannot be written fails now.
     let staging = Staging::new(&dest, &RUN_FOLDER)?;
     let results = run_with_progress(&s, args.quiet)?;
     let folder = write_run_into(staging, &s, &results, &reproduce_command(&args, &s))?;
     if !args.quiet {
-        out!("{} (seed {}): {}\n", s.name(), s.seed(), s.raw.title);
-        out!("{}\n", table::summary_table(&results));
-        out!("{}\n", table::reading(&results));
+        let width = table::terminal_width();
+        out!("{}\n", table::wrap(&format!("{} (seed {}): {}", s.name(), s.seed(), s.raw.title), width));
+        out!("{}\n", table::summary_table_for_width(&results, width));
+        out!("{}\n", table::wrap(&table::reading(&results), width));
         out!("\n");
         out!("wrote {}/\n", folder.display());
         out!("  report   {}\n", folder.join("report.html").display());
@@ -215,6 +224,9 @@ fn reproduce_command(args: &RunArgs, s: &Scenario) -> String {
     }
     if args.no_adversaries {
         parts.push("--no-adversaries".into());
+    }
+    if args.allow_large {
+        parts.push("--allow-large".into());
     }
     parts.join(" ")
 }
@@ -322,6 +334,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), AppError> {
         sets: args.sets.clone(),
         archs: args.archs.clone(),
         metrics: args.metrics.clone(),
+        allow_large: args.allow_large,
     };
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     let (plan, source) = crate::sweep::plan::resolve(&req)?;

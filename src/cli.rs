@@ -26,6 +26,9 @@ pub enum Command {
         /// Override a key by its dotted path, e.g. `--set world.users=5000` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// Pass a scenario whose estimate is beyond the machine or the event budget.
+        #[arg(long)]
+        allow_large: bool,
     },
     /// List the built-in scenarios and app presets, with the claims each shows.
     List,
@@ -91,6 +94,10 @@ pub struct RunArgs {
     /// Leave out the scenario's `[[adversary]]` tables: no exposure analysis, a faster run.
     #[arg(long)]
     pub no_adversaries: bool,
+    /// Run even when the estimate passes the machine's memory or the event budget
+    /// (docs/scenarios.md, "Limits").
+    #[arg(long)]
+    pub allow_large: bool,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -105,6 +112,7 @@ impl Default for RunArgs {
             sets: Vec::new(),
             archs: Vec::new(),
             no_adversaries: false,
+            allow_large: false,
             quiet: false,
         }
     }
@@ -150,6 +158,10 @@ pub struct SweepArgs {
     /// Print the plan (points, runs, seeds) and check every point's scenario, without running.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run the sweep even when the estimate passes the machine's memory or the event budget
+    /// summed over its runs (docs/scenarios.md, "Limits").
+    #[arg(long)]
+    pub allow_large: bool,
     /// Print nothing but errors (no progress bar).
     #[arg(long, short)]
     pub quiet: bool,

@@ -16,9 +16,12 @@
 //! after which every copy is lost as `relay_failure`. The recipient polls its swarm through its
 //! own path: every `poll_interval` for its own swarm and, for groups, at an interval set by the
 //! group's recent activity; the first poll is right when it comes online. A stored copy is
-//! fetched by the first poll on that grid at or after it was stored (computed, not simulated: no
-//! event per poll), and delivered when the response has come back through the recipient's path.
-//! A copy not fetched before `created + ttl` is lost as `ttl_expired`.
+//! fetched by the first poll on that grid that leaves at or after it was stored (computed, not
+//! simulated: no event per poll), from the member the request reaches if that member holds it
+//! when the request arrives (the member that stored it, or a holder its replication hop has
+//! reached; otherwise the next poll asks again), and delivered when the response has come back
+//! through the recipient's path. A copy not fetched before `created + ttl` is lost as
+//! `ttl_expired`.
 //!
 //! With fixed delays (no jitter, one region with one-way backbone latency `D`, access delay `A`
 //! at device ends, constant relay processing `P` and storage processing `S`), no churn, a path
@@ -37,7 +40,8 @@
 //! Simplifications, documented in docs/arch/onion.md: one path per client (Session keeps two);
 //! clients do not know which nodes are down (a stale node list); acknowledgements and path-build
 //! traffic are not simulated as hops; relays have no queue; a holder that is down when a copy is
-//! replicated gets it when it is back (swarm sync).
+//! replicated gets it when it is back (swarm sync); a copy stored while a poll's request is on its
+//! way waits for the next poll.
 
 mod polling;
 mod relays;
@@ -45,10 +49,11 @@ mod relays;
 pub use polling::{GroupPolling, next_poll, polls_between};
 pub use relays::{Churn, Relays, Selection};
 
-use rand::RngExt;
+use rand::{RngExt, SeedableRng};
 
 use crate::arch::{DeliveryModel, ModelReport, ServerStats};
 use crate::dist::Dist;
+use crate::engine::rng::splitmix64;
 use crate::engine::{Ctx, Dest, ModelEvent, MsgId, SimRng};
 use crate::metrics::recorder::LossReason;
 use crate::observe::{NodeId, NodeKind, Visible};
@@ -243,6 +248,7 @@ pub struct Onion {
     scratch_users: Vec<UserId>,
     scratch_swarms: Vec<(u32, u32)>,
     scratch_members: Vec<u32>,
+    replica_salt: u64,
     stats: Stats,
 }
 
@@ -271,6 +277,7 @@ impl Onion {
             scratch_users: Vec::new(),
             scratch_swarms: Vec::new(),
             scratch_members: Vec::new(),
+            replica_salt: 0,
             stats: Stats::default(),
         }
     }
@@ -821,8 +828,32 @@ impl Onion {
         ctx.schedule_in(d, next_pos);
     }
 
-    /// The swarm member answers a poll with every copy it holds for the recipient; expired ones
-    /// are dropped. Returns whether there is anything to send back.
+    /// When the swarm member at position `pos` holds `copy`: the member that stored it from the
+    /// store on, another holder once the replication hop from that member has arrived (issue 9).
+    /// The hop's delay is one draw of that link's latency from a stream keyed by the message and
+    /// the member, so every poll asking the same member sees the same arrival, and no draw is
+    /// taken from the model's stream.
+    fn held_at(&self, ctx: &Ctx<'_>, copy: &StoredCopy, pos: u32) -> SimTime {
+        if pos == copy.entry {
+            return copy.stored_at;
+        }
+        let members = self.relays.members(copy.swarm);
+        let from = self.relays.storage_node(members[copy.entry as usize]);
+        let to = self.relays.storage_node(members[pos as usize]);
+        let serial = ctx.msg(copy.msg).serial;
+        let key = self.replica_salt ^ serial.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ pos as u64;
+        let mut rng = SimRng::seed_from_u64(splitmix64(key));
+        let w = ctx.world();
+        copy.stored_at + w.params.delays.hop(&w.params.regions, ctx.region_of(from), ctx.region_of(to), 0, &mut rng)
+    }
+
+    /// The swarm member answers a poll with the copies for the recipient that were stored in the
+    /// swarm at or before the poll left the device and that this member holds when the request
+    /// arrives (a replica only once its replication hop has arrived); expired ones are dropped.
+    /// A copy stored after the poll left waits for a later poll even if this one reaches the
+    /// member after the store: polls that find nothing due are not simulated and could not take
+    /// it along, so every copy follows the same rule whatever else its recipient receives
+    /// (issue 9). Returns whether there is anything to send back.
     fn answer(&mut self, ctx: &mut Ctx<'_>, f: u32) -> bool {
         let now = ctx.now();
         let fx = self.fetches[f as usize];
@@ -836,12 +867,12 @@ impl Onion {
         while slot != NONE {
             let c = self.copies[slot as usize];
             let following = c.next;
-            if c.swarm == fx.swarm && !c.fetching {
-                let held = (fx.member_pos + n - c.entry) % n < holders;
+            if c.swarm == fx.swarm && !c.fetching && c.stored_at <= fx.start {
+                let holder = (fx.member_pos + n - c.entry) % n < holders;
                 if now >= c.created + self.p.ttl {
                     ctx.lose(c.msg, LossReason::TtlExpired);
                     self.unlink(u, slot);
-                } else if held {
+                } else if holder && self.held_at(ctx, &c, fx.member_pos) <= now {
                     let cm = &mut self.copies[slot as usize];
                     cm.fetching = true;
                     cm.bundle_next = NONE;
@@ -851,8 +882,8 @@ impl Onion {
                         self.copies[bundle_tail as usize].bundle_next = slot;
                     }
                     bundle_tail = slot;
-                } else if c.fetch_at <= now {
-                    // Due, but this member does not hold it: the next poll asks another.
+                } else {
+                    // Due, but this member does not hold it (yet): the next poll asks again.
                     missed = missed.min(next_poll(ctx.online_since(u), c.interval, now + SimDuration(1)));
                 }
             }
@@ -1006,6 +1037,7 @@ impl DeliveryModel for Onion {
             self.p.swarm_size,
             infra_rng,
         );
+        self.replica_salt = infra_rng.random();
         for i in 0..count as u32 {
             ctx.set_node_weight(self.relays.relay_node(i), self.relays.bandwidth(i));
         }

@@ -131,10 +131,17 @@ pub struct ArchSummary {
     pub transmissions: u64,
     /// Bytes of those transmissions.
     pub bytes: u64,
-    /// Transmissions per delivered copy.
+    /// Message transmissions per delivered copy (`transmissions` / `delivered`; message hops only).
     pub transmissions_per_delivered: Option<f64>,
-    /// Bytes per delivered copy.
+    /// Message bytes per delivered copy (`bytes` / `delivered`; message hops only).
     pub bytes_per_delivered: Option<f64>,
+    /// All transmissions per delivered copy, overhead included
+    /// ((`transmissions` + `overhead_transmissions`) / `delivered`).
+    #[serde(default)]
+    pub all_transmissions_per_delivered: Option<f64>,
+    /// All bytes per delivered copy, overhead included ((`bytes` + `overhead_bytes`) / `delivered`).
+    #[serde(default)]
+    pub all_bytes_per_delivered: Option<f64>,
     /// (transmissions - delivered) / delivered, The ONE's overhead ratio.
     pub overhead_ratio: Option<f64>,
     /// Transmissions that carry no message (polls, cover, lookups).
@@ -203,6 +210,8 @@ impl ArchSummary {
             bytes: r.bytes,
             transmissions_per_delivered: ratio(r.transmissions as f64, delivered),
             bytes_per_delivered: ratio(r.bytes as f64, delivered),
+            all_transmissions_per_delivered: ratio((r.transmissions + r.overhead_transmissions) as f64, delivered),
+            all_bytes_per_delivered: ratio((r.bytes + r.overhead_bytes) as f64, delivered),
             overhead_ratio: ratio(r.transmissions as f64 - delivered, delivered),
             overhead_transmissions: r.overhead_transmissions,
             overhead_bytes: r.overhead_bytes,

@@ -1,6 +1,6 @@
-//! The run's HTML report: one self-contained page with the scenario's title and explanation,
-//! the claims it measures, the summary tables, the charts (inline SVG), the world it ran on and
-//! the exact command and seed that reproduce it.
+//! The run's HTML report: one self-contained page with the scenario's title, the summary tables
+//! (delivery, latency, cost), the charts (inline SVG), then the scenario's explanation and the
+//! claims it measures, the world it ran on and the exact command and seed that reproduce it.
 //!
 //! Self-contained means it makes no network request: no external stylesheet, script, font or
 //! image — the style sheet is inline and the page has no script at all. Every piece of text that
@@ -118,6 +118,7 @@ table { border-collapse: collapse; margin: .5rem 0; font-size: .92rem; }
 th, td { border-bottom: 1px solid #e3e3e3; padding: .25rem .6rem; text-align: right; vertical-align: top; }
 th { background: #f5f5f5; font-weight: 600; }
 th:first-child, td:first-child { text-align: left; }
+td { white-space: nowrap; }
 td.na { color: #888; }
 .scroll { overflow-x: auto; }
 .swatch { display: inline-block; width: .8em; height: .8em; margin-right: .4em; vertical-align: -.05em; }
@@ -157,7 +158,6 @@ pub fn render(file: &RunFile, charts: &[(String, String)]) -> String {
         escape(&file.netarch_version)
     );
 
-    explanation(&mut h, raw);
     summary(&mut h, file);
 
     if !charts.is_empty() {
@@ -168,6 +168,8 @@ pub fn render(file: &RunFile, charts: &[(String, String)]) -> String {
         h.push_str("<p class=\"note\">Each chart is also in the run folder as SVG and PNG.</p>\n</section>\n");
     }
 
+    // The figures and charts first; the long explanation after them.
+    explanation(&mut h, raw);
     world(&mut h, file);
     reproduce(&mut h, file);
     h.push_str("</main>\n</body>\n</html>\n");
@@ -226,36 +228,62 @@ fn summary(h: &mut String, file: &RunFile) {
         .filter(|r| file.archs.iter().any(|a| a.lost_by_reason.get(r).copied().unwrap_or(0) > 0))
         .collect();
 
-    h.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"scroll\"><table>\n<thead><tr>");
+    // Three narrow tables rather than one wide one, so the page fits 1280 px without scrolling
+    // sideways; the cost names are those of the terminal and docs/outputs.md.
+    h.push_str(
+        "<section id=\"summary\">\n<h2>Summary</h2>\n<h3>Delivery</h3>\n<div class=\"scroll\"><table>\n<thead><tr>",
+    );
     let _ = write!(
         h,
-        "<th>architecture</th><th>copies</th><th>delivered</th><th>in deadline (≤ {})</th>\
-         <th>p50</th><th>p95</th><th>p99</th><th>lost</th>",
+        "<th>architecture</th><th>copies</th><th>delivered</th><th>in deadline (≤ {})</th><th>lost</th>",
         escape(&deadline)
     );
     for r in &reasons {
         let _ = write!(h, "<th>lost: {}</th>", escape(&r.as_str().replace('_', " ")));
     }
-    h.push_str(
-        "<th>in flight</th><th>transmissions / delivered</th><th>bytes / delivered</th>\
-         <th>overhead transmissions</th><th>wake-ups / device-hour</th></tr></thead>\n<tbody>\n",
-    );
+    h.push_str("<th>in flight</th></tr></thead>\n<tbody>\n");
     for (i, a) in file.archs.iter().enumerate() {
         h.push_str("<tr>");
         h.push_str(&arch_cell(i, a));
         h.push_str(&cell(Some(a.copies_created.to_string())));
         h.push_str(&cell(a.delivery_ratio.map(percent)));
         h.push_str(&cell(a.delivered_in_deadline_ratio.map(percent)));
-        h.push_str(&cell(ms(a.latency.p50_ms)));
-        h.push_str(&cell(ms(a.latency.p95_ms)));
-        h.push_str(&cell(ms(a.latency.p99_ms)));
         h.push_str(&cell(Some(a.lost.to_string())));
         for r in &reasons {
             h.push_str(&cell(Some(a.lost_by_reason.get(r).copied().unwrap_or(0).to_string())));
         }
         h.push_str(&cell(Some(a.in_flight.to_string())));
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table></div>\n");
+
+    h.push_str(
+        "<h3>Latency</h3>\n<div class=\"scroll\"><table>\n<thead><tr><th>architecture</th><th>p50</th><th>p95</th>\
+         <th>p99</th><th>p50 online@send</th><th>p50 offline@send</th></tr></thead>\n<tbody>\n",
+    );
+    for (i, a) in file.archs.iter().enumerate() {
+        h.push_str("<tr>");
+        h.push_str(&arch_cell(i, a));
+        h.push_str(&cell(ms(a.latency.p50_ms)));
+        h.push_str(&cell(ms(a.latency.p95_ms)));
+        h.push_str(&cell(ms(a.latency.p99_ms)));
+        h.push_str(&cell(ms(a.latency_online_at_send.p50_ms)));
+        h.push_str(&cell(ms(a.latency_offline_at_send.p50_ms)));
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table></div>\n");
+
+    h.push_str(
+        "<h3>Cost</h3>\n<div class=\"scroll\"><table>\n<thead><tr><th>architecture</th><th>tx/delivered</th>\
+         <th>bytes/delivered</th><th>all bytes/delivered</th><th>overhead transmissions</th>\
+         <th>wake-ups/device·h</th></tr></thead>\n<tbody>\n",
+    );
+    for (i, a) in file.archs.iter().enumerate() {
+        h.push_str("<tr>");
+        h.push_str(&arch_cell(i, a));
         h.push_str(&cell(a.transmissions_per_delivered.map(sig3)));
         h.push_str(&cell(a.bytes_per_delivered.map(bytes)));
+        h.push_str(&cell(a.all_bytes_per_delivered.map(bytes)));
         h.push_str(&cell(Some(a.overhead_transmissions.to_string())));
         h.push_str(&cell(a.wakeups_per_device_hour.map(sig3)));
         h.push_str("</tr>\n");
@@ -264,9 +292,10 @@ fn summary(h: &mut String, file: &RunFile) {
     let _ = writeln!(
         h,
         "<p class=\"note\">Shares are of recipient copies created after the warm-up; latencies are \
-         send to delivery over delivered copies. Transmissions and bytes count the hops that carried \
-         messages; overhead transmissions carried none (polls, cover traffic, lookups). n/a: undefined \
-         for this run (e.g. a percentile of no deliveries).</p>"
+         send to delivery over delivered copies. tx/delivered and bytes/delivered count the hops that \
+         carried messages; all bytes/delivered adds the overhead, traffic that carried none (polls, \
+         keep-alives, cover traffic, requests, lookups); overhead transmissions counts that traffic. n/a: \
+         undefined for this run (e.g. a percentile of no deliveries).</p>"
     );
 
     h.push_str("<h3>Latency by the recipient's state at send</h3>\n<div class=\"scroll\"><table>\n<thead><tr>");
@@ -433,10 +462,20 @@ mod tests {
         a.latency = LatencyStats::default();
         a.transmissions_per_delivered = None;
         a.bytes_per_delivered = None;
+        a.all_bytes_per_delivered = None;
         a.wakeups_per_device_hour = None;
         let html = render_report(&s, &r, &[], "netarch run tiny.toml");
-        let body = &html[html.find("<tbody>").expect("a summary table")..];
-        let row = &body[..body.find("</tr>").expect("a first row")];
-        assert_eq!(row.matches(">n/a<").count(), 8, "delivered, in deadline, p50/p95/p99, tx, bytes, wake-ups: {row}");
+        // The first row of each summary table is the first architecture's.
+        let first_rows: String = html
+            .split("<tbody>")
+            .skip(1)
+            .take(3)
+            .map(|body| body[..body.find("</tr>").expect("a first row")].to_owned())
+            .collect();
+        assert_eq!(
+            first_rows.matches(">n/a<").count(),
+            9,
+            "delivered, in deadline, p50/p95/p99, tx, bytes, all bytes, wake-ups: {first_rows}"
+        );
     }
 }

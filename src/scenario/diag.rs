@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::{Diagnostic, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 use toml::de::{DeTable, DeValue};
 
 use crate::output::text::printable;
@@ -115,10 +115,10 @@ pub struct ScenarioDiagnostic {
     pub key: String,
     /// What is wrong.
     pub message: String,
-    /// The scenario text, for the snippet.
+    /// The lines around the problem, for the snippet (never the whole file).
     #[source_code]
-    pub source_code: NamedSource<String>,
-    /// Where in the text.
+    pub source_code: Snippet,
+    /// Where in the snippet.
     #[label("here")]
     pub span: Option<SourceSpan>,
     /// How to fix it.
@@ -128,10 +128,213 @@ pub struct ScenarioDiagnostic {
     pub line: Option<usize>,
 }
 
+/// Widest piece of a line a snippet shows, in characters: a longer line is cut to a window
+/// around the problem and marked with "…" (the terminal printer cannot frame columns past 65,535,
+/// and 64 characters with miette's gutter fit an 80-column terminal).
+pub const SNIPPET_WIDTH: usize = 64;
+
+/// The few lines around a problem, cut to [`SNIPPET_WIDTH`], that a diagnostic shows: its size
+/// does not grow with the file, so many problems in a big file cost linear time and memory.
+#[derive(Debug, Clone, Default)]
+pub struct Snippet {
+    /// The file's name as errors give it.
+    name: String,
+    /// The shown lines.
+    text: String,
+    /// 0-based line number in the file of the snippet's first line.
+    first_line: usize,
+    /// Where the problem starts: its byte offset in the snippet and its 0-based column in the file
+    /// (the snippet may have cut the start of a long line).
+    label: (usize, usize),
+}
+
+impl Snippet {
+    /// The shown text (for tests and size accounting).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl SourceCode for Snippet {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.read_span(span, before, after)?;
+        // Report the file's line numbers (and the column before the cut), not the snippet's.
+        let column = if inner.span().offset() == self.label.0 { self.label.1 } else { inner.column() };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            column,
+            inner.line_count(),
+        )))
+    }
+}
+
+/// Frames the problems of one text: parses it once and indexes its lines once, so that framing
+/// n problems costs time linear in n and the text's size (issue 9).
+pub struct Framer<'a> {
+    file: &'a str,
+    text: &'a str,
+    doc: Option<toml::Spanned<DeTable<'a>>>,
+    line_starts: Vec<usize>,
+    overridden: &'a [(KeyPath, &'a str)],
+}
+
+impl<'a> Framer<'a> {
+    /// A framer for `text`, named `file` in errors; keys in `overridden` came from the command
+    /// line, each with its flag (`--set`, `--vary`).
+    pub fn new(file: &'a str, text: &'a str, overridden: &'a [(KeyPath, &'a str)]) -> Framer<'a> {
+        let line_starts = std::iter::once(0)
+            .chain(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1))
+            .collect();
+        Framer { file, text, doc: None, line_starts, overridden }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let start = self.line_starts[line - 1];
+        (line, self.text[start..offset].chars().count() + 1)
+    }
+
+    /// Places a problem in the file: finds the line (or notes it came from `--set`).
+    pub fn frame(&mut self, problem: Problem) -> ScenarioDiagnostic {
+        let flag = self
+            .overridden
+            .iter()
+            .rev()
+            .find(|(o, _)| problem.path.starts_with(o) || o.starts_with(&problem.path) && !o.0.is_empty())
+            .map(|(_, flag)| *flag);
+        let from_cli = flag.is_some();
+        let span = if from_cli && problem.span.is_none() {
+            None
+        } else {
+            problem.span.clone().or_else(|| {
+                let text = self.text;
+                let doc = self.doc.get_or_insert_with(|| DeTable::parse_recoverable(text).0);
+                // Walk up the path until a written key is found.
+                let mut p = problem.path.clone();
+                loop {
+                    if let Some(s) = locate_in(doc, &p) {
+                        break Some(s);
+                    }
+                    if p.0.pop().is_none() {
+                        break None;
+                    }
+                }
+            })
+        };
+        let (location, line, source_code, span) = match &span {
+            Some(s) => {
+                let (l, c) = self.line_col(s.start);
+                let (snippet, at) = self.snippet(s.clone());
+                (format!("{}:{l}:{c}", self.file), Some(l), snippet, Some(at))
+            }
+            None if from_cli => {
+                (format!("{} (value from {})", self.file, flag.unwrap_or("--set")), None, Snippet::default(), None)
+            }
+            None => (self.file.to_owned(), None, Snippet::default(), None),
+        };
+        // Keys, messages and the snippet go to the terminal: control characters are shown, not sent.
+        ScenarioDiagnostic {
+            location: printable(&location).into_owned(),
+            key: printable(&problem.path.to_string()).into_owned(),
+            message: printable(&problem.message).into_owned(),
+            source_code,
+            span,
+            hint: problem.hint.map(|h| printable(&h).into_owned()),
+            line,
+        }
+    }
+
+    /// The line of `span` with one line either side, each cut to [`SNIPPET_WIDTH`]; and the span
+    /// within it (clipped to the first line and the window).
+    fn snippet(&self, span: Range<usize>) -> (Snippet, SourceSpan) {
+        let text = self.text;
+        let start = floor_char_boundary(text, span.start.min(text.len()));
+        let line = self.line_starts.partition_point(|&s| s <= start) - 1;
+        let first = line.saturating_sub(1);
+        let last = (line + 1).min(self.line_starts.len() - 1);
+        let mut out = String::new();
+        let mut at = SourceSpan::from(0..0);
+        let mut label = (0, 0);
+        for l in first..=last {
+            let ls = self.line_starts[l];
+            let le = self.line_starts.get(l + 1).map_or(text.len(), |&n| n - 1);
+            let full = text[ls..le].trim_end_matches('\r');
+            if l > first {
+                out.push('\n');
+            }
+            if l != line {
+                out.push_str(&window(full, 0).0);
+                continue;
+            }
+            let col = full[..(start - ls).min(full.len())].chars().count();
+            let (shown, skipped) = window(full, col.saturating_sub(SNIPPET_WIDTH / 2));
+            // The label's position in the shown line: "…" stands for the skipped characters.
+            let marker = if skipped > 0 { "…".len() } else { 0 };
+            let rel_chars = col - skipped;
+            let rel: usize = shown[marker..].chars().take(rel_chars).map(char::len_utf8).sum::<usize>() + marker;
+            let len_chars = text[start..span.end.clamp(start, le.max(start))].chars().count();
+            let avail = shown[rel..].trim_end_matches('…');
+            let len: usize = avail.chars().take(len_chars).map(char::len_utf8).sum();
+            at = SourceSpan::from(out.len() + rel..out.len() + rel + len);
+            label = (out.len() + rel, col);
+            out.push_str(&shown);
+        }
+        (Snippet { name: self.file.to_owned(), text: snippet_text(out), first_line: first, label }, at)
+    }
+}
+
+/// The snippet's text, each control character (but tab and line ends) replaced by `?` byte for
+/// byte, so spans still point at the same bytes.
+fn snippet_text(text: String) -> String {
+    if !text.chars().any(crate::output::text::is_forbidden_in_prose) {
+        return text;
+    }
+    text.chars()
+        .map(|c| if crate::output::text::is_forbidden_in_prose(c) { "?".repeat(c.len_utf8()) } else { c.to_string() })
+        .collect()
+}
+
+/// `line` from character `from` on, at most [`SNIPPET_WIDTH`] characters, with "…" where it was
+/// cut; and how many characters were skipped at the start.
+fn window(line: &str, from: usize) -> (String, usize) {
+    let total = line.chars().count();
+    let from = from.min(total.saturating_sub(SNIPPET_WIDTH));
+    let mut shown = String::new();
+    if from > 0 {
+        shown.push('…');
+    }
+    shown.extend(line.chars().skip(from).take(SNIPPET_WIDTH));
+    if from + SNIPPET_WIDTH < total {
+        shown.push('…');
+    }
+    (shown, from)
+}
+
+/// The largest char boundary of `text` at or below `i`.
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 /// Finds the byte range where `path` is written in `text`: the key itself when it is there, the
 /// nearest enclosing table otherwise.
 pub fn locate(text: &str, path: &KeyPath) -> Option<Range<usize>> {
-    let (doc, _) = DeTable::parse_recoverable(text);
+    locate_in(&DeTable::parse_recoverable(text).0, path)
+}
+
+fn locate_in(doc: &toml::Spanned<DeTable<'_>>, path: &KeyPath) -> Option<Range<usize>> {
     let mut best = None;
     let mut table = Some(doc.get_ref());
     let mut array: Option<&toml::de::DeArray<'_>> = None;
@@ -161,77 +364,16 @@ pub fn locate(text: &str, path: &KeyPath) -> Option<Range<usize>> {
     best
 }
 
-/// 1-based line and column of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
-    (line, col)
-}
-
 /// 1-based line and column of a byte offset, the column counted in characters (what an editor
 /// shows).
-pub fn line_col_chars(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before, |nl| &before[nl + 1..]).chars().count() + 1;
-    (line, col)
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    Framer::new("", text, &[]).line_col(offset)
 }
 
-/// Places a problem in its file: finds the line (or notes it came from a command-line flag).
-/// `overridden` lists the keys the command line set, each with its flag (`--set`, `--vary`).
+/// Places one problem in its file (see [`Framer`] for many); `overridden` lists the keys the
+/// command line set, each with its flag.
 pub fn frame(file: &str, text: &str, problem: Problem, overridden: &[(KeyPath, &str)]) -> ScenarioDiagnostic {
-    let flag = overridden
-        .iter()
-        .rev()
-        .find(|(o, _)| problem.path.starts_with(o) || o.starts_with(&problem.path) && !o.0.is_empty())
-        .map(|(_, flag)| *flag);
-    let from_cli = flag.is_some();
-    let span = if from_cli && problem.span.is_none() {
-        None
-    } else {
-        problem.span.clone().or_else(|| {
-            // Walk up the path until a written key is found.
-            let mut p = problem.path.clone();
-            loop {
-                if let Some(s) = locate(text, &p) {
-                    break Some(s);
-                }
-                if p.0.pop().is_none() {
-                    break None;
-                }
-            }
-        })
-    };
-    let (location, line) = match &span {
-        Some(s) => {
-            let (l, c) = line_col(text, s.start);
-            (format!("{file}:{l}:{c}"), Some(l))
-        }
-        None if from_cli => (format!("{file} (value from {})", flag.unwrap_or("--set")), None),
-        None => (file.to_owned(), None),
-    };
-    // Keys, messages and the snippet go to the terminal: control characters are shown, not sent.
-    ScenarioDiagnostic {
-        location: printable(&location).into_owned(),
-        key: printable(&problem.path.to_string()).into_owned(),
-        message: printable(&problem.message).into_owned(),
-        source_code: NamedSource::new(file, snippet_text(text)),
-        span: span.map(|s| SourceSpan::from(s.start..s.end.max(s.start))),
-        hint: problem.hint.map(|h| printable(&h).into_owned()),
-        line,
-    }
-}
-
-/// The scenario text for the snippet, each control character (but tab and line ends) replaced
-/// by `?` byte for byte, so spans still point at the same bytes.
-fn snippet_text(text: &str) -> String {
-    if !text.chars().any(crate::output::text::is_forbidden_in_prose) {
-        return text.to_owned();
-    }
-    text.chars()
-        .map(|c| if crate::output::text::is_forbidden_in_prose(c) { "?".repeat(c.len_utf8()) } else { c.to_string() })
-        .collect()
+    Framer::new(file, text, overridden).frame(problem)
 }
 
 #[cfg(test)]
@@ -262,5 +404,37 @@ mod tests {
         let d = frame("f.toml", DOC, Problem::new(KeyPath::parse("world.rooms"), "missing"), &[]);
         assert_eq!(d.line, Some(2));
         assert!(d.location.starts_with("f.toml:2:"));
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_problem_with_its_true_column() {
+        let text = format!("a = 1\nb = \"{}\" x\nc = 2\n", "z".repeat(70_000));
+        let at = text.find(" x").unwrap() + 1;
+        let p = Problem { span: Some(at..at + 1), ..Problem::new(KeyPath::root(), "bad") };
+        let d = frame("f.toml", &text, p, &[]);
+        assert_eq!(d.location, "f.toml:2:70008");
+        let shown = d.source_code.text();
+        assert!(shown.lines().all(|l| l.chars().count() <= SNIPPET_WIDTH + 2), "{shown}");
+        assert!(shown.contains("…") && shown.contains("\" x"), "{shown}");
+        let span = d.span.unwrap();
+        assert_eq!(&shown[span.offset()..span.offset() + span.len()], "x");
+    }
+
+    #[test]
+    fn issue_9_diagnostics_of_many_problems_hold_bounded_text_each() {
+        // Each of n problems holds at most three snippet lines, whatever n and the file's size:
+        // the diagnostics together hold O(n) bytes, not a copy of the file each (O(n²)).
+        let n = 4000;
+        let mut text = String::from("name = \"x\"\n");
+        for _ in 0..n {
+            text.push_str("[[arch]]\nkind = \"centralized\"\nservers = 0\n");
+        }
+        let mut framer = Framer::new("f.toml", &text, &[]);
+        let bound = 3 * (SNIPPET_WIDTH + 3) * 4;
+        for i in 0..n {
+            let d = framer.frame(Problem::new(KeyPath::parse(&format!("arch[{i}].servers")), "bad"));
+            assert_eq!(d.line, Some(4 + 3 * i));
+            assert!(d.source_code.text().len() <= bound, "problem {i} holds {} bytes", d.source_code.text().len());
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod adversary;
 pub mod arch;
 pub mod builtin;
 pub mod claims;
+pub mod cost;
 pub mod diag;
 pub mod presets;
 pub mod resolve;
@@ -23,7 +24,7 @@ use crate::arch::ArchSpec;
 use crate::metrics::Window;
 use crate::time::SimDuration;
 use crate::world::WorldParams;
-use diag::{KeyPath, Problem, ScenarioDiagnostic, Seg, frame};
+use diag::{Framer, KeyPath, Problem, ScenarioDiagnostic, Seg, frame};
 use schema::RawScenario;
 use toml::de::{DeTable, DeValue};
 
@@ -126,16 +127,66 @@ pub enum ScenarioError {
         /// The byte.
         byte: u8,
     },
+    /// The run would exceed the machine's memory or the event budget (see [`cost`]).
+    #[error("{scenario}: too large to run: {what} (estimate of one run: {estimate}); it grows with {keys}")]
+    TooLarge {
+        /// The scenario's name.
+        scenario: String,
+        /// Which limit it passes, by how much.
+        what: String,
+        /// The whole estimate, as `check` prints it.
+        estimate: String,
+        /// The keys that drive the cost, largest share first.
+        keys: String,
+        /// What to change first.
+        hint: String,
+    },
     /// The text has problems; each is framed with its file, line and key.
     #[error("{} problem(s) in the scenario", .0.len())]
     Invalid(Vec<ScenarioDiagnostic>),
 }
 
+/// Largest file netarch reads as a scenario or a latency matrix: 16 MiB, far above any real one,
+/// so that a wrong path (a log, a disk image) is refused at once instead of filling memory.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads the bytes of a file that must be a regular file of at most [`MAX_FILE_BYTES`]: a FIFO, a
+/// device (`/dev/zero`) or a directory is refused before it is opened, so nothing blocks or
+/// reads forever.
+pub fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() { "a directory" } else { "a FIFO, socket or device" };
+        return Err(Error::new(ErrorKind::InvalidInput, format!("it is {what}, not a regular file")));
+    }
+    let too_big = || {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("it is larger than {} MiB, the most netarch reads", MAX_FILE_BYTES >> 20),
+        )
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The cap holds even if the file grows between the check and the read.
+    std::fs::File::open(path)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
 /// Finds scenario text: an existing file path, a built-in scenario, or an app preset.
 pub fn load(name_or_path: &str) -> Result<Source, ScenarioError> {
     let path = Path::new(name_or_path);
-    if path.is_file() {
-        let bytes = std::fs::read(path).map_err(|error| ScenarioError::Io { file: name_or_path.to_owned(), error })?;
+    // A regular file is read; anything else at the path (a FIFO, a directory) is refused below,
+    // unless the name is also a built-in's.
+    let exists = std::fs::metadata(path).map(|m| m.is_file());
+    let builtin_name = builtin::find(name_or_path).is_some() || presets::find(name_or_path).is_some();
+    if exists.as_ref().is_ok_and(|&file| file || !builtin_name) {
+        let bytes = read_capped(path).map_err(|error| ScenarioError::Io { file: name_or_path.to_owned(), error })?;
         let text = utf8_text(name_or_path, bytes)?;
         return Ok(Source { file: name_or_path.to_owned(), text, dir: path.parent().map(Path::to_path_buf) });
     }
@@ -164,7 +215,7 @@ pub fn utf8_text(file: &str, bytes: Vec<u8>) -> Result<String, ScenarioError> {
         let bytes = e.as_bytes();
         let good = e.utf8_error().valid_up_to();
         let valid = std::str::from_utf8(&bytes[..good]).expect("valid up to here");
-        let (line, column) = diag::line_col_chars(valid, good);
+        let (line, column) = diag::line_col(valid, good);
         ScenarioError::NotUtf8 { file: file.to_owned(), line, column, byte: bytes[good] }
     })
 }
@@ -226,10 +277,10 @@ pub fn parse_with(source: &Source, overrides: &[Override]) -> Result<Scenario, S
     }
     let from_cli: Vec<(KeyPath, &str)> =
         applied.iter().filter(|(_, o)| o.origin.is_none()).map(|(p, o)| (p.clone(), o.flag)).collect();
+    // One framer for all problems: the text is parsed and its lines indexed once (issue 9).
     let invalid = |problems: Vec<Problem>| {
-        ScenarioError::Invalid(
-            problems.into_iter().map(|p| frame(&source.file, &source.text, in_file(p, &applied), &from_cli)).collect(),
-        )
+        let mut framer = Framer::new(&source.file, &source.text, &from_cli);
+        ScenarioError::Invalid(problems.into_iter().map(|p| framer.frame(in_file(p, &applied))).collect())
     };
     let raw: RawScenario = match serde_path_to_error::deserialize(toml::Value::Table(table)) {
         Ok(r) => r,
@@ -297,6 +348,48 @@ fn parse_table(text: &str) -> Result<toml::Table, Problem> {
     let rewritten = format!("{}{quoted}{}", &text[..span.start], &text[span.end..]);
     let grown = quoted.len() - (span.end - span.start);
     rewritten.parse::<toml::Table>().map_err(|e| problem(e, Some((span.start + quoted.len(), grown))))
+}
+
+/// Estimates what running `s` costs and refuses it (unless `allow_large`) when `runs` such runs
+/// exceed the event budget or one exceeds the machine's free memory.
+pub fn admit(s: &Scenario, runs: f64, allow_large: bool) -> Result<cost::Estimate, ScenarioError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let e = cost::estimate(s, cores);
+    if allow_large {
+        return Ok(e);
+    }
+    match cost::refusal(&e, runs, cost::machine_memory()) {
+        None => Ok(e),
+        Some((what, drivers)) => Err(too_large(s.name(), what, &e, &drivers)),
+    }
+}
+
+/// The refusal of a run or sweep named `name`: `what` limit it passes, naming the keys behind it.
+pub fn too_large(name: &str, what: String, e: &cost::Estimate, drivers: &[cost::Driver]) -> ScenarioError {
+    let total: f64 = drivers.iter().map(|d| d.amount).sum::<f64>().max(f64::MIN_POSITIVE);
+    let keys = drivers
+        .iter()
+        .filter(|d| d.amount >= 0.01 * total)
+        .take(3)
+        .map(|d| format!("`{}` ({:.0}%)", d.keys, 100.0 * d.amount / total))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let first_key = drivers.first().map_or("duration", |d| d.keys.split(", ").next().unwrap_or("duration"));
+    let change = if first_key.starts_with("--") {
+        "use fewer --replicates or fewer --vary values".to_owned()
+    } else {
+        format!(
+            "make it cheaper with --set {first_key}=... (fewer users or nodes, lower rates, a shorter duration; \
+             longer periods, intervals and retry delays)"
+        )
+    };
+    ScenarioError::TooLarge {
+        scenario: name.to_owned(),
+        what,
+        estimate: e.summary(),
+        keys,
+        hint: format!("{change}, or pass --allow-large to run it anyway"),
+    }
 }
 
 /// Applies one `key.path=value` override; returns the path it set.
@@ -402,9 +495,8 @@ mod tests {
         // text as written.
         let text = format!("seed = 18446744073709551615\n{MINI}").replace("users = 10", "users = = 10");
         let Err(ScenarioError::Invalid(d)) = parse(&src(&text), &[]) else { panic!() };
-        let (line, col) = diag::line_col(&text, d[0].span.unwrap().offset());
-        assert_eq!((d[0].line, line), (Some(5), 5), "{:?}", d[0]);
-        assert_eq!(&text[text.lines().take(4).map(|l| l.len() + 1).sum::<usize>()..][col - 1..][..1], "=");
+        assert_eq!((d[0].line, d[0].location.as_str()), (Some(5), "t.toml:5:9"), "{:?}", d[0]);
+        assert_eq!(&text.lines().nth(4).unwrap()[8..9], "=", "line 5, column 9 is the second `=`");
     }
 
     #[test]

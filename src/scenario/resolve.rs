@@ -276,7 +276,7 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
         None => Regions::default_matrix(),
         Some(file) => {
             let full = dir.map_or_else(|| Path::new(file).to_path_buf(), |d| d.join(file));
-            match std::fs::read(&full) {
+            match crate::scenario::read_capped(&full) {
                 Err(e) => {
                     p.push(Problem::new(
                         wp.key("regions").key("matrix"),
@@ -408,6 +408,8 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
     // --- architectures ---
     let env = Env { regions: &regions, users, duration, run_end: window.run_end };
     let mut archs: Vec<ArchEntry> = Vec::new();
+    // Labels seen so far: a set, so that thousands of tables are checked in linear time (issue 9).
+    let mut names = std::collections::HashSet::new();
     if raw.arch.is_empty() {
         p.push(
             Problem::new(root.key("arch"), "no architecture to run")
@@ -457,7 +459,7 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
             continue;
         };
         let name = entry.name.clone().or_else(|| entry.preset.clone()).unwrap_or_else(|| kind.clone());
-        if archs.iter().any(|a| a.name == name) {
+        if !names.insert(name.clone()) {
             p.push(
                 Problem::new(path.key("name"), format!("two architectures are named `{name}`"))
                     .hint("give each [[arch]] a distinct `name`"),
@@ -471,6 +473,37 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
         }
     }
     let adversaries = crate::scenario::adversary::resolve_all(&mut raw.adversary, &env, p);
+    // Sizes that would overflow the engine's 32-bit ids and offsets are refused whatever
+    // `--allow-large` says (issue 9).
+    let memberships = u64::from(raw.world.rooms.count) * u64::from(raw.world.rooms.size);
+    if memberships > u64::from(u32::MAX) {
+        p.push(
+            Problem::new(
+                wp.key("rooms").key("count"),
+                format!(
+                    "{} rooms of {} members is {memberships} memberships, beyond the {} the engine can index",
+                    raw.world.rooms.count,
+                    raw.world.rooms.size,
+                    u32::MAX
+                ),
+            )
+            .hint("use fewer or smaller rooms"),
+        );
+    }
+    for (i, a) in archs.iter().enumerate() {
+        let nodes = u64::from(users) + crate::scenario::cost::infra_nodes(&a.spec);
+        if nodes > u64::from(u32::MAX) {
+            let index = raw.arch.iter().position(|e| e.name.as_deref() == Some(a.name.as_str())).unwrap_or(i);
+            let key = crate::scenario::cost::node_key(&a.spec);
+            p.push(
+                Problem::new(
+                    root.key("arch").index(index).key(key),
+                    format!("{nodes} users and nodes is beyond the {} the engine can number", u32::MAX),
+                )
+                .hint(format!("use a smaller `{key}`")),
+            );
+        }
+    }
 
     if !problems.is_empty() {
         return Err(problems);

@@ -19,6 +19,9 @@ use crate::scenario::diag::{KeyPath, Problem, frame};
 use crate::scenario::units::{format_duration, parse_duration, parse_rate, parse_size};
 use crate::scenario::{self, Override, Scenario, ScenarioError, Source};
 
+/// Most points a sweep may have: each point's scenario is checked before the first run.
+pub const MAX_POINTS: u64 = 100_000;
+
 /// Replicates per point when neither `--replicates` nor the `[sweep]` table says.
 pub const DEFAULT_REPLICATES: u32 = 5;
 
@@ -432,6 +435,8 @@ pub struct SweepRequest {
     pub archs: Vec<String>,
     /// `--metric` names (replace the table's `metrics` when given).
     pub metrics: Vec<String>,
+    /// `--allow-large`: run even when the sweep's estimate passes the budget.
+    pub allow_large: bool,
 }
 
 impl Plan {
@@ -706,8 +711,16 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
         arch_subset,
         resolved,
     };
-    if plan.points() > u32::MAX as u64 {
-        let message = format!("{} points is too many", plan.points());
+    // Refused before anything enumerates the points: each is parsed and checked below.
+    let points = plan.vary.iter().try_fold(1u64, |n, v| n.checked_mul(v.values.len() as u64));
+    if points.is_none_or(|p| p > MAX_POINTS) {
+        let sizes: Vec<String> = plan.vary.iter().map(|v| format!("{} ({})", v.key, v.values.len())).collect();
+        let message = format!(
+            "{} points ({}) is too many; at most {MAX_POINTS}: vary fewer keys or fewer values, or split the sweep in \
+             several",
+            points.map_or_else(|| "more than 2^64".to_owned(), |p| p.to_string()),
+            sizes.join(" × ")
+        );
         if from_table {
             return Err(in_file(sweep_key().key("vary"), message, HINT));
         }
@@ -733,7 +746,11 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
             None => entry.key("range"),
         })
     };
-    // Check every point now: a bad value should fail before the first run, not hours later.
+    // Check every point now: a bad value should fail before the first run, not hours later; and
+    // sum the points' estimates, refusing a sweep beyond the event budget or a point beyond the
+    // machine's memory as soon as it shows.
+    let memory = scenario::cost::machine_memory();
+    let mut events = 0.0;
     for point in 0..plan.points() {
         let traced: Vec<(String, Option<KeyPath>, &'static str)> = plan
             .traced_point_sets(point)
@@ -743,7 +760,35 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
                 SetFrom::Vary { key, value } => (arg, vary_origin(key, value), "--vary"),
             })
             .collect();
-        let s = scenario::parse_with(&source, &overrides(&traced))?;
+        let mut s = scenario::parse_with(&source, &overrides(&traced))?;
+        select(&mut s, &plan.archs);
+        let estimate = scenario::admit(&s, 1.0, true)?;
+        events += estimate.events * replicates as f64;
+        if !req.allow_large {
+            let runs = plan.runs() as f64;
+            let refusal = if events > scenario::cost::EVENT_BUDGET {
+                let what = format!(
+                    "{} runs ({} points × {} replicates), {} events by point {point} already, beyond the budget of \
+                     {} events (about an hour on 2 cores)",
+                    scenario::cost::count(runs),
+                    plan.points(),
+                    replicates,
+                    scenario::cost::count(events),
+                    scenario::cost::count(scenario::cost::EVENT_BUDGET)
+                );
+                let mut drivers = estimate.event_drivers();
+                drivers.insert(
+                    0,
+                    scenario::cost::Driver { keys: "--replicates, --vary".into(), amount: events - estimate.events },
+                );
+                Some((what, drivers))
+            } else {
+                scenario::cost::refusal(&estimate, 1.0, memory)
+            };
+            if let Some((what, drivers)) = refusal {
+                return Err(scenario::too_large(&plan.scenario_name, what, &estimate, &drivers).into());
+            }
+        }
         let labels: Vec<&str> = s.archs.iter().map(|a| a.name.as_str()).collect();
         if let Some(missing) = plan.archs.iter().find(|a| !labels.contains(&a.as_str())) {
             let message =

@@ -110,9 +110,15 @@ fn mutate(text: &str, edits: &[Edit]) -> String {
     lines.join("\n")
 }
 
+/// Cases per run: 400, or `NETARCH_FUZZ_CASES`.
+fn fuzz_cases() -> u32 {
+    std::env::var("NETARCH_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(400)
+}
+
 proptest! {
-    // Loading is fast (no simulation), so a few hundred cases cost about a second.
-    #![proptest_config(ProptestConfig { cases: 400, .. ProptestConfig::default() })]
+    // Loading is fast (no simulation), so a few hundred cases cost about a second;
+    // NETARCH_FUZZ_CASES=10000 runs a longer campaign.
+    #![proptest_config(ProptestConfig { cases: fuzz_cases(), .. ProptestConfig::default() })]
 
     #[test]
     fn issue9_mutated_scenarios_never_panic_and_every_error_is_framed(

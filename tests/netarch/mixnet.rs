@@ -131,6 +131,67 @@ fn mean_latency_matches_the_theory() {
     assert!((delay - 100.0).abs() < 4.5 * 100.0 / (3.0 * n).sqrt(), "mean mix delay {delay} ms");
 }
 
+/// When each real packet (one per message here) was stored at its recipient's provider and when
+/// the pull that took it was answered, in microseconds, from the hops of a world without jitter
+/// whose links all take `link` and whose providers process a packet in `provider`.
+struct PullTimes {
+    link: u64,
+    provider: u64,
+    stored: std::collections::HashMap<u64, u64>,
+    answered: Vec<(u64, u64)>,
+}
+
+impl ObservationSink for PullTimes {
+    fn observe(&mut self, o: &Observation, kinds: &NodeKinds<'_>) {
+        if !o.real {
+            return;
+        }
+        match (kinds.of(o.from), kinds.of(o.to)) {
+            (NodeKind::Mix, NodeKind::Storage) => {
+                self.stored.insert(o.truth.serial, o.time.0 + self.link + self.provider);
+            }
+            (NodeKind::Storage, NodeKind::Device) => self.answered.push((o.truth.serial, o.time.0)),
+            _ => {}
+        }
+    }
+}
+
+/// Issue 9, for the mixnet that borrows onion's poll grid: a pull takes only packets stored at
+/// the provider before its request left the device, whether only the pulls carrying mail are
+/// simulated (`counted`) or every pull is (`full`). With 250 ms one-way links, ten messages a
+/// minute per recipient and a 2 s grid, one packet in eight reaches the provider while a pull's
+/// request is on its way; each packet's pull is checked against the first grid point at or after
+/// its store, computed here.
+#[test]
+fn pulls_take_only_packets_stored_before_they_left_issue_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = dir.path().join("far.csv");
+    std::fs::write(&matrix, "region,far\nfar,500\n").unwrap();
+    let (link, access, provider, interval) = (250_000u64, 10u64, 30u64, 2_000_000u64);
+    let modes = ["counted", "full"];
+    let bodies: Vec<String> =
+        modes.iter().map(|m| format!("layers = 1\nmix_delay = \"0us\"\ncover_observations = \"{m}\"")).collect();
+    let s = scenario(&lab_scenario(&matrix, 20, "600/h", &bodies));
+    let world = World::generate(s.world.clone(), s.seed());
+    for (i, mode) in modes.iter().enumerate() {
+        let mut times = PullTimes { link, provider, stored: Default::default(), answered: Vec::new() };
+        run_one(&s, &world, i, vec![&mut times]);
+        let mut on_its_way = 0u64;
+        for &(serial, answered) in &times.answered {
+            let stored = times.stored[&serial];
+            // The request crosses one link with a device end.
+            let left = answered - (link + access);
+            assert_eq!(left % interval, 0, "{mode}, message {serial}: its pull left at {left} us, off the grid");
+            let first_pull_after_store = stored.div_ceil(interval) * interval;
+            assert_eq!(left, first_pull_after_store, "{mode}, message {serial}: stored at {stored} us");
+            on_its_way += (!stored.is_multiple_of(interval) && stored % interval <= link + access) as u64;
+        }
+        let n = times.answered.len() as u64;
+        assert!(n > 10_000, "{mode}: only {n} packets pulled");
+        assert!(on_its_way * 20 > n, "{mode}: only {on_its_way} of {n} packets arrived while a pull was on its way");
+    }
+}
+
 /// Latency grows with the mix delay, by about h × the change in its mean, on a world with
 /// regions and jitter (the difference of two independent means is checked against the standard
 /// errors of both).

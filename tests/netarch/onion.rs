@@ -2,7 +2,7 @@
 
 use netarch::engine::{RunConfig, RunOutput, Sim};
 use netarch::metrics::LossReason;
-use netarch::observe::{NodeKind, NodeKinds, Observation, ObservationSink};
+use netarch::observe::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink};
 use netarch::scenario::{Scenario, Source, parse};
 use netarch::world::{Regions, World};
 use proptest::prelude::*;
@@ -116,6 +116,263 @@ poll_interval = "1us"
     assert!(rec.latency.min() >= bound, "fastest {} us below the hop sum {bound} us", rec.latency.min());
     let mean_excess = 3 * (h + 1) * 5_000 + (3 * h + 2) * 1_000;
     assert!(rec.latency.min() < bound + mean_excess, "fastest {} us far above the bound {bound} us", rec.latency.min());
+}
+
+/// What the hops of one direct message show, in microseconds: its creation (the send's first
+/// hop), the store at the entry member, the replication hops' arrivals at the other holders, the
+/// answer to the poll that fetched it and which member gave it, and its delivery.
+#[derive(Default)]
+struct CopyTimes {
+    created: Option<u64>,
+    entry: Option<(NodeId, u64)>,
+    replicas: Vec<(NodeId, u64)>,
+    answer: Option<(NodeId, u64)>,
+    delivered: Option<u64>,
+    recipient: u32,
+}
+
+/// Rebuilds every copy's timeline from the hops of a world without jitter: `one_way` is the
+/// backbone latency between regions (row-major, `regions` wide), `access` the delay at a device
+/// end and `storage` a swarm member's processing, all in microseconds.
+struct Timelines {
+    one_way: Vec<u64>,
+    regions: usize,
+    access: u64,
+    storage: u64,
+    copies: std::collections::HashMap<u64, CopyTimes>,
+}
+
+impl Timelines {
+    fn new(one_way: Vec<u64>, access: u64, storage: u64) -> Timelines {
+        let regions = (one_way.len() as f64).sqrt() as usize;
+        Timelines { one_way, regions, access, storage, copies: Default::default() }
+    }
+
+    /// The fixed delay of a hop from `from` to `to`.
+    fn link(&self, from: NodeId, to: NodeId, kinds: &NodeKinds<'_>) -> u64 {
+        let region = |n: NodeId| {
+            if n < kinds.users {
+                kinds.user_regions[n as usize]
+            } else {
+                kinds.infra_regions[(n - kinds.users) as usize]
+            }
+        };
+        let ends = (from < kinds.users) as u64 + (to < kinds.users) as u64;
+        self.one_way[region(from) as usize * self.regions + region(to) as usize] + ends * self.access
+    }
+}
+
+impl ObservationSink for Timelines {
+    fn observe(&mut self, o: &Observation, kinds: &NodeKinds<'_>) {
+        if !o.real {
+            return;
+        }
+        let arrives = o.time.0 + self.link(o.from, o.to, kinds);
+        let storage = self.storage;
+        let c = self.copies.entry(o.truth.serial).or_default();
+        match (kinds.of(o.from), kinds.of(o.to)) {
+            (NodeKind::Device, NodeKind::Relay) => {
+                c.created.get_or_insert(o.time.0);
+            }
+            // Stored once the member has processed it.
+            (NodeKind::Relay, NodeKind::Storage) => c.entry = Some((o.to, arrives + storage)),
+            // A replica is held once its hop has arrived.
+            (NodeKind::Storage, NodeKind::Storage) => c.replicas.push((o.to, arrives)),
+            (NodeKind::Storage, NodeKind::Relay) => c.answer = Some((o.from, o.time.0)),
+            (NodeKind::Relay, NodeKind::Device) => {
+                c.delivered = Some(arrives);
+                c.recipient = o.to;
+            }
+            _ => {}
+        }
+    }
+}
+
+impl CopyTimes {
+    /// When the member that answered held the copy: from the store if it is the one that stored
+    /// it, else from its replication hop's arrival.
+    fn held_by_answering_member(&self) -> Option<u64> {
+        let (entry, stored) = self.entry?;
+        let (member, _) = self.answer?;
+        if member == entry { Some(stored) } else { self.replicas.iter().find(|&&(m, _)| m == member).map(|r| r.1) }
+    }
+}
+
+/// Issue 9: a poll may collect only copies stored before it left the device, and from the member
+/// it reaches only what that member holds when the request arrives (a replica once its
+/// replication hop has arrived). With fixed delays, 250 ms one-way hops (so that a request is a
+/// second on its way) and ten messages a minute per recipient on a 5 s poll grid, copies often
+/// reach the swarm while another poll of their recipient is on its way; before the fix such a poll
+/// took them along, sometimes from a member their replica had not reached yet. Each copy's
+/// timeline is rebuilt from its hops and checked against the poll schedule computed here: its
+/// poll is the first grid point at or after the store, the answering member held it when the
+/// request arrived, and no delivery beats the physically earliest one (the first poll whose
+/// request reaches that member once it holds the copy, plus the answer's way back).
+#[test]
+fn polls_collect_only_copies_stored_before_they_left_issue_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = dir.path().join("far.csv");
+    std::fs::write(&matrix, "region,far\nfar,500\n").unwrap();
+    let text = format!(
+        r#"
+name = "busy-polls"
+duration = "2h"
+warmup = "10min"
+cooldown = "10min"
+[world]
+users = 30
+access_delay = "10ms"
+jitter = "0s"
+[world.regions]
+matrix = "{}"
+[world.availability]
+always_online = 1.0
+[world.workload]
+rate = "600/h"
+[[arch]]
+kind = "onion"
+relays = 40
+swarm_size = 5
+path_length = 3
+path_build = "none"
+relay_downtime = "0s"
+relay_processing = {{ dist = "constant", value = "1ms" }}
+storage_processing = {{ dist = "constant", value = "2ms" }}
+poll_interval = "5s"
+"#,
+        matrix.display()
+    );
+    let (d, a, p, st, h, interval) = (250_000u64, 10_000u64, 1_000u64, 2_000u64, 3u64, 5_000_000u64);
+    // Device to guard (one access end), h-1 relay links and the link to the swarm member; a
+    // relay's processing after each relay link, the member's before it answers.
+    let request = (h + 1) * d + a + h * p + st;
+    let answer = (h + 1) * d + a + h * p;
+    let s = scenario(&text);
+    let world = World::generate(s.world.clone(), s.seed());
+    let mut timelines = Timelines::new(vec![d], a, st);
+    let out = run_one(&s, &world, 0, vec![&mut timelines]);
+    // Every poll that fetched something, by recipient: when its request left the device.
+    let mut polls: std::collections::HashMap<u32, Vec<u64>> = Default::default();
+    for c in timelines.copies.values() {
+        if let (Some((_, at)), Some(_)) = (c.answer, c.delivered) {
+            polls.entry(c.recipient).or_default().push(at - request);
+        }
+    }
+    let (mut checked, mut coinciding) = (0u64, 0u64);
+    for (serial, c) in &timelines.copies {
+        let (Some(created), Some((_, stored)), Some((_, answered)), Some(delivered)) =
+            (c.created, c.entry, c.answer, c.delivered)
+        else {
+            continue;
+        };
+        checked += 1;
+        let held = c.held_by_answering_member().expect("the answering member is a holder");
+        assert!(held <= answered, "message {serial}: answered at {answered} by a member holding it from {held}");
+        let left = answered - request;
+        assert_eq!(left % interval, 0, "message {serial}: its poll left at {left} us, off the grid");
+        let first_poll_after_store = stored.div_ceil(interval) * interval;
+        assert_eq!(left, first_poll_after_store, "message {serial}: stored at {stored} us");
+        assert_eq!(delivered, answered + answer, "message {serial}: the answer's way back");
+        let earliest_poll = held.saturating_sub(request).div_ceil(interval) * interval;
+        let earliest = earliest_poll + request + answer;
+        assert!(delivered >= earliest, "message {serial}: delivered at {delivered} us, possible from {earliest} us");
+        assert!(stored - created == request, "message {serial}: the send crosses the same hops as a poll request");
+        // Another poll of the recipient's was on its way when this copy reached the swarm.
+        let busy = polls[&c.recipient].iter().any(|&q| q < stored && stored <= q + request);
+        coinciding += busy as u64;
+    }
+    let rec = &out.recorder;
+    assert!(checked > 10_000, "only {checked} copies delivered");
+    // A recipient's poll carries mail (and is simulated) when a copy was stored in the interval
+    // before it: 1 - e^(-5/6) ≈ 0.57 at ten a minute. A copy lands within a request's travel time
+    // (about 1 s of the 5 s interval) after such a poll left 0.2 · 0.57 ≈ 11% of the time.
+    assert!(coinciding * 20 > checked, "only {coinciding} of {checked} copies met a poll on its way");
+
+    // The wait in the swarm, from the store to the answer, is the wait for the next grid point
+    // (uniform on [0, T) for Poisson sends: mean T/2, standard deviation T/√12) plus the
+    // request's way to the member. Tolerance: five standard errors of the mean over the recorded
+    // copies, plus the histogram's resolution (3 significant digits).
+    let n = rec.stored_time.len() as f64;
+    let expected = interval as f64 / 2.0 + request as f64;
+    let tolerance = 5.0 * interval as f64 / 12f64.sqrt() / n.sqrt() + (interval + request) as f64 / 1000.0;
+    let mean = rec.stored_time.mean();
+    assert!(n > 10_000.0, "only {n} copies waited in the swarm");
+    assert!((mean - expected).abs() < tolerance, "mean wait {mean:.0} us, expected {expected:.0} ± {tolerance:.0} us");
+}
+
+/// Issue 9: a swarm member hands over a replica only once its replication hop has arrived. Two
+/// regions a second apart (one way), every user in `near`, service nodes in both: a copy stored by
+/// a member in `far` reaches the `near` holders a second later, while a poll through a one-relay
+/// path in `near` reaches a `near` member within milliseconds. Such a poll must not take the copy
+/// from that member before its replica is there; a later poll fetches it. Without jitter the request crosses
+/// the same links as the answer, plus the member's processing, so each copy's poll departure is
+/// known from its hops and checked against the grid and against the store.
+#[test]
+fn a_replica_is_handed_over_only_once_its_hop_has_arrived_issue_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = dir.path().join("two.csv");
+    std::fs::write(&matrix, "region,near,far\nnear,2,2000\nfar,2000,2\n").unwrap();
+    let text = format!(
+        r#"
+name = "late-replicas"
+duration = "2h"
+warmup = "10min"
+cooldown = "10min"
+[world]
+users = 60
+access_delay = "10ms"
+jitter = "0s"
+[world.regions]
+matrix = "{}"
+[world.regions.weights]
+near = 1.0
+[world.availability]
+always_online = 1.0
+[world.workload]
+rate = "120/h"
+[[arch]]
+kind = "onion"
+relays = 40
+relay_placement = "weights"
+relay_weights = {{ near = 1.0, far = 1.0 }}
+swarm_size = 5
+path_length = 1
+path_build = "none"
+relay_downtime = "0s"
+relay_processing = {{ dist = "constant", value = "1ms" }}
+storage_processing = {{ dist = "constant", value = "2ms" }}
+poll_interval = "5s"
+"#,
+        matrix.display()
+    );
+    let (st, interval) = (2_000u64, 5_000_000u64);
+    let s = scenario(&text);
+    let world = World::generate(s.world.clone(), s.seed());
+    let mut timelines = Timelines::new(vec![1_000, 1_000_000, 1_000_000, 1_000], 10_000, st);
+    let out = run_one(&s, &world, 0, vec![&mut timelines]);
+    let (mut checked, mut late_replicas) = (0u64, 0u64);
+    for (serial, c) in &timelines.copies {
+        let (Some((_, stored)), Some((_, answered)), Some(delivered)) = (c.entry, c.answer, c.delivered) else {
+            continue;
+        };
+        checked += 1;
+        let held = c.held_by_answering_member().expect("the answering member is a holder");
+        assert!(held <= answered, "message {serial}: answered at {answered} us by a member holding it from {held} us");
+        let back = delivered - answered;
+        let request = back + st;
+        let left = answered - request;
+        assert_eq!(left % interval, 0, "message {serial}: its poll left at {left} us, off the grid");
+        let first_poll_after_store = stored.div_ceil(interval) * interval;
+        assert!(left >= first_poll_after_store, "message {serial}: stored at {stored} us, its poll left at {left} us");
+        let earliest = held.saturating_sub(request).div_ceil(interval) * interval + request + back;
+        assert!(delivered >= earliest, "message {serial}: delivered at {delivered} us, possible from {earliest} us");
+        // The first poll after the store reached this member before the replica did.
+        late_replicas += (first_poll_after_store + request < held) as u64;
+    }
+    assert!(checked as f64 > 0.9 * out.recorder.delivered as f64, "only {checked} copies checked");
+    // Paths with all three relays in `near` (one in eight), copies stored in `far` (one in two)
+    // and fetched from a `near` holder (about half): a few percent of the copies.
+    assert!(late_replicas * 100 > checked, "only {late_replicas} of {checked} copies met a replica on its way");
 }
 
 /// Claim A2: on the same people and messages, onion routing's median latency is above the

@@ -3,10 +3,11 @@
 //!
 //! A client polls a swarm on a grid that starts when it comes online (the first poll is right
 //! then, as a Session client polls on start-up) and repeats every `interval` while it stays
-//! online. A message stored at `t` is fetched by the first poll of that grid at or after `t`.
-//! The interval of a group's swarm depends on how recently the group was active (Session's
-//! `SWARM_POLLING_TIMEOUT`: active, medium and inactive). This module only does the arithmetic;
-//! the model decides which grid applies.
+//! online. A message stored at `t` is fetched by the first poll of that grid that leaves at or
+//! after `t` (the onion model also checks that the swarm member the poll asks holds the message
+//! when the request arrives). The interval of a group's swarm depends on how recently the group
+//! was active (Session's `SWARM_POLLING_TIMEOUT`: active, medium and inactive). This module only
+//! does the arithmetic; the model decides which grid applies.
 
 use crate::time::{SimDuration, SimTime};
 

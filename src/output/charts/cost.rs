@@ -1,8 +1,10 @@
-//! The cost chart: three small multiples sharing one row per architecture — network
-//! transmissions per delivered copy, bytes per delivered copy, and device wake-ups per
-//! device-hour (the battery proxy). Transmissions and bytes stack the traffic that carried
-//! messages (solid) and the traffic that carried none (polls, cover, lookups; pale), so an
-//! architecture that pays in background traffic is not drawn as cheap.
+//! The cost chart: three small multiples sharing one row per architecture — all transmissions
+//! per delivered copy, all bytes per delivered copy, and device wake-ups per device-hour (the
+//! battery proxy). Transmissions and bytes stack the traffic that carried messages (solid:
+//! `transmissions_per_delivered`, `bytes_per_delivered`) and the traffic that carried none (polls,
+//! keep-alives, cover, requests, lookups; pale), so an architecture that pays in background traffic
+//! is not drawn as cheap; the figure after each bar is the total (`all_transmissions_per_delivered`,
+//! `all_bytes_per_delivered`). Wake-ups are one bar of every wake-up, whatever woke the device.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -88,15 +90,15 @@ impl CostChart<'_> {
         let (div, unit) = byte_unit(max_bytes);
         [
             Panel {
-                axis: "transmissions per delivered copy".into(),
+                axis: "all tx/delivered (transmissions per delivered copy)".into(),
                 values: self.costs.iter().map(Cost::transmissions).collect(),
             },
             Panel {
-                axis: format!("{unit} sent per delivered copy"),
+                axis: format!("all bytes/delivered, {unit}"),
                 values: bytes.iter().map(|v| v.map(|(a, b)| (a / div, b / div))).collect(),
             },
             Panel {
-                axis: "device wake-ups per device-hour".into(),
+                axis: "wake-ups/device·h (every wake-up)".into(),
                 values: self.costs.iter().map(|c| c.wakeups_per_device_hour.map(|w| (w, 0.0))).collect(),
             },
         ]
@@ -139,8 +141,10 @@ impl Figure for CostChart<'_> {
             self.costs.iter().zip(centres).map(|(c, y)| (c.arch.clone(), self.frame.colour(&c.arch), y)).collect();
         row_labels(root, &rows, labels_w - px(6.0, s), s)?;
         let mut entries = vec![
-            Entry::new(Mark::Swatch(INK), "solid: traffic that carried a message"),
-            Entry::new(Mark::Pale(INK), "pale: traffic that carried none (polls, cover traffic, lookups)"),
+            Entry::new(Mark::Swatch(INK), "solid: message traffic (tx/delivered, bytes/delivered)"),
+            Entry::new(Mark::Pale(INK), "pale: overhead (polls, keep-alives, cover, requests)"),
+            Entry::new(Mark::None, "figure: the total, all tx/delivered or all bytes/delivered"),
+            Entry::new(Mark::None, "wake-ups: every one (push, poll, keep-alive, retry)"),
         ];
         if self.panels().iter().any(|p| p.values.iter().any(Option::is_none)) {
             entries.push(Entry::new(Mark::None, "n/a: undefined (no copy delivered)"));
