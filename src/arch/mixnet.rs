@@ -60,6 +60,7 @@ use packets::{Copies, Kind, Lists, NONE, Packet, Pool, RecipientCopy};
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 
+use crate::arch::kit::window::{counting, in_sending_period};
 use crate::arch::onion::{next_poll, polls_between};
 use crate::arch::{DeliveryModel, ModelReport, ServerStats};
 use crate::dist::Dist;
@@ -169,7 +170,10 @@ struct Stats {
     mix_delay_us: u128,
     mix_hops: u64,
     mix_busy_us: u128,
+    /// Processing time of real packets inside the sending period, for utilisation.
+    mix_busy_sending_us: u128,
     provider_busy_us: u128,
+    provider_busy_sending_us: u128,
     provider_packets: u64,
     queue_wait_us: u128,
     queue_waits: u64,
@@ -246,11 +250,6 @@ impl Mixnet {
     }
 
     #[inline]
-    fn in_window(ctx: &Ctx<'_>) -> bool {
-        ctx.now() >= ctx.window().warmup_end
-    }
-
-    #[inline]
     fn paced(&self) -> bool {
         self.slot_gap.is_some()
     }
@@ -317,7 +316,7 @@ impl Mixnet {
         if p.kind == Kind::Real {
             let c = *self.copies.get(p.copy);
             ctx.hop(c.msg, from, to, self.p.packet_bytes, visible, Some(c.recipient));
-            if Self::in_window(ctx) {
+            if counting(ctx) {
                 self.stats.real_transmissions += 1;
             }
         } else {
@@ -327,7 +326,11 @@ impl Mixnet {
 
     fn provider_time(&mut self, ctx: &mut Ctx<'_>, real: bool) -> SimDuration {
         let d = self.p.provider_processing.sample_duration(ctx.rng());
-        if real && Self::in_window(ctx) {
+        if real {
+            let now = ctx.now();
+            self.stats.provider_busy_sending_us += in_sending_period(now, now + d, &ctx.window()) as u128;
+        }
+        if real && counting(ctx) {
             self.stats.provider_packets += 1;
             self.stats.provider_busy_us += d.0 as u128;
         }
@@ -341,7 +344,11 @@ impl Mixnet {
             Some(e) => SimDuration::from_secs_f64(e.sample(ctx.rng())),
             None => SimDuration::ZERO,
         };
-        if real && Self::in_window(ctx) {
+        if real {
+            let now = ctx.now();
+            self.stats.mix_busy_sending_us += in_sending_period(now, now + proc, &ctx.window()) as u128;
+        }
+        if real && counting(ctx) {
             self.stats.mix_hops += 1;
             self.stats.mix_delay_us += delay.0 as u128;
             self.stats.mix_busy_us += proc.0 as u128;
@@ -383,7 +390,7 @@ impl Mixnet {
                 self.discard(pk);
                 continue;
             }
-            if Self::in_window(ctx) {
+            if counting(ctx) {
                 self.stats.queue_waits += 1;
                 self.stats.queue_wait_us += ctx.now().since(p.since).0 as u128;
                 self.stats.slot_wakeups += 1;
@@ -412,7 +419,7 @@ impl Mixnet {
                 self.discard(pk);
                 continue;
             }
-            if Self::in_window(ctx) {
+            if counting(ctx) {
                 self.stats.queue_waits += 1;
                 self.stats.queue_wait_us += ctx.now().since(p.since).0 as u128;
             }
@@ -426,7 +433,7 @@ impl Mixnet {
         let from = p.owner;
         let to = self.providers[self.provider_of[from as usize] as usize];
         let real = p.kind == Kind::Real;
-        if real && Self::in_window(ctx) {
+        if real && counting(ctx) {
             self.stats.real_packets += 1;
         }
         // The provider authenticates its client: it reads the sender, never the recipient. With
@@ -554,7 +561,7 @@ impl Mixnet {
         }
         let provider = self.providers[self.provider_of[u as usize] as usize];
         ctx.overhead_hop(u, provider, self.p.request_bytes);
-        if Self::in_window(ctx) {
+        if counting(ctx) {
             self.stats.requests_recorded += 1;
         }
         let lat = ctx.latency(u, provider);
@@ -691,7 +698,7 @@ impl Mixnet {
             Stream::Loop => (Kind::Loop, self.provider_of[u as usize]),
             _ => (Kind::Drop, ctx.rng().random_range(0..self.providers.len() as u32)),
         };
-        if Self::in_window(ctx) {
+        if counting(ctx) {
             self.ledger.observed(stream);
         }
         ctx.wake(u);
@@ -704,7 +711,7 @@ impl Mixnet {
             let d = SimDuration::from_secs_f64(gap.sample(ctx.rng())).max(SimDuration(1));
             ctx.schedule_in(d, ModelEvent { kind: MIX_COVER, a: m, b: 0, c: 0 });
         }
-        if Self::in_window(ctx) {
+        if counting(ctx) {
             self.ledger.observed(Stream::MixLoop);
         }
         let pk = self.pool.alloc(Packet::new(Kind::MixLoop, NONE, m, 0, self.mixes[m as usize], ctx.now()));
@@ -845,7 +852,7 @@ impl DeliveryModel for Mixnet {
         let was_idle = self.queue.is_empty(m.sender);
         for &r in &recipients {
             let copy = self.copies.alloc(RecipientCopy { msg, recipient: r, left: fragments, lost: false });
-            if Self::in_window(ctx) {
+            if counting(ctx) {
                 self.stats.copies += 1;
                 self.stats.fragmented_copies += (fragments > 1) as u64;
             }
@@ -996,14 +1003,22 @@ impl DeliveryModel for Mixnet {
         let mix_served = st.mix_hops + cover_mix_packets;
         let provider_served = st.provider_packets + cover_provider_packets;
         let mix_mean = self.p.mix_processing.mean() * 1e6;
+        // Utilisation over the sending period, as every model reports it: real packets' processing
+        // inside that period over its length. Cover is counted over the whole measurement window
+        // (the ledger's totals), so its share is still taken over that window; it differs from
+        // the sending period's share by a few percent when the cool-down is long.
+        let sending_us = w.sends_end.since(w.warmup_end).0.max(1) as f64;
+        let busy_share = |real_us: u128, cover_us: f64, nodes: u64| {
+            let nodes = nodes.max(1) as f64;
+            real_us as f64 / (sending_us * nodes) + cover_us / (window_s * nodes)
+        };
         let provider_mean = self.p.provider_processing.mean() * 1e6;
         let servers = vec![
             ServerStats {
                 role: "mix nodes".into(),
                 count: mixes as u32,
                 served: mix_served,
-                utilisation: (st.mix_busy_us as f64 + cover_mix_packets as f64 * mix_mean)
-                    / (window_s * mixes.max(1) as f64),
+                utilisation: busy_share(st.mix_busy_sending_us, cover_mix_packets as f64 * mix_mean, mixes),
                 peak_queue: 0,
                 mean_sojourn_ms: (st.mix_hops > 0)
                     .then(|| (st.mix_busy_us + st.mix_delay_us) as f64 / st.mix_hops as f64 / 1e3),
@@ -1013,8 +1028,11 @@ impl DeliveryModel for Mixnet {
                 role: "providers".into(),
                 count: self.providers.len() as u32,
                 served: provider_served,
-                utilisation: (st.provider_busy_us as f64 + cover_provider_packets as f64 * provider_mean)
-                    / (window_s * self.providers.len().max(1) as f64),
+                utilisation: busy_share(
+                    st.provider_busy_sending_us,
+                    cover_provider_packets as f64 * provider_mean,
+                    self.providers.len() as u64,
+                ),
                 peak_queue: 0,
                 mean_sojourn_ms: (st.provider_packets > 0)
                     .then(|| st.provider_busy_us as f64 / st.provider_packets as f64 / 1e3),

@@ -51,7 +51,9 @@ pub use relays::{Churn, Relays, Selection};
 
 use rand::{RngExt, SeedableRng};
 
-use crate::arch::{DeliveryModel, ModelReport, ServerStats};
+use crate::arch::kit::window::counting;
+use crate::arch::kit::{Load, NONE};
+use crate::arch::{DeliveryModel, ModelReport};
 use crate::dist::Dist;
 use crate::engine::rng::splitmix64;
 use crate::engine::{Ctx, Dest, ModelEvent, MsgId, SimRng};
@@ -143,8 +145,6 @@ const FETCH: u16 = 3;
 const FETCH_HOP: u16 = 4;
 const FETCH_FAIL: u16 = 5;
 
-const NONE: u32 = u32::MAX;
-
 /// One message's sending state, indexed by message slot.
 #[derive(Clone, Copy, Default)]
 struct SendState {
@@ -220,10 +220,8 @@ struct Stats {
     polls: u64,
     fetches: u64,
     poll_retries: u64,
-    relay_served: u64,
-    relay_busy_us: u128,
-    storage_served: u64,
-    storage_busy_us: u128,
+    relay_load: Load,
+    storage_load: Load,
 }
 
 /// The onion-routed delivery model.
@@ -280,11 +278,6 @@ impl Onion {
             replica_salt: 0,
             stats: Stats::default(),
         }
-    }
-
-    #[inline]
-    fn in_window(ctx: &Ctx<'_>) -> bool {
-        ctx.now() >= ctx.window().warmup_end
     }
 
     /// Whether service node `i` can be reached now: up, and its region has internet.
@@ -344,14 +337,14 @@ impl Onion {
                     break;
                 }
                 failed = true;
-                if Self::in_window(ctx) {
+                if counting(ctx) {
                     self.stats.guard_test_failures += 1;
                 }
             }
             if failed {
                 cost += self.p.timeout;
             }
-            if Self::in_window(ctx) {
+            if counting(ctx) {
                 self.stats.guard_changes += 1;
             }
         }
@@ -379,7 +372,7 @@ impl Onion {
             valid: true,
             guard: if self.p.guards { guard } else { NONE },
         };
-        if Self::in_window(ctx) {
+        if counting(ctx) {
             self.stats.path_builds += 1;
             self.stats.build_us += cost.0 as u128;
         }
@@ -422,7 +415,7 @@ impl Onion {
                 self.sends[self.outbox_tail[u] as usize].next_out = id.slot;
             }
             self.outbox_tail[u] = id.slot;
-            if Self::in_window(ctx) {
+            if counting(ctx) {
                 self.stats.held_offline += 1;
             }
             return;
@@ -501,21 +494,16 @@ impl Onion {
     fn process(&mut self, ctx: &mut Ctx<'_>, relay: bool) -> SimDuration {
         let dist = if relay { &self.p.relay_processing } else { &self.p.storage_processing };
         let d = dist.sample_duration(ctx.rng());
-        if Self::in_window(ctx) {
-            if relay {
-                self.stats.relay_served += 1;
-                self.stats.relay_busy_us += d.0 as u128;
-            } else {
-                self.stats.storage_served += 1;
-                self.stats.storage_busy_us += d.0 as u128;
-            }
-        }
+        let (now, w) = (ctx.now(), ctx.window());
+        let load = if relay { &mut self.stats.relay_load } else { &mut self.stats.storage_load };
+        // Nodes process at once (no queue); counted when the hop to the node is sent.
+        load.record(now, now, d, &w);
         d
     }
 
     fn branch_failed(&mut self, ctx: &mut Ctx<'_>, id: MsgId, pos: usize) {
         let h = self.h;
-        if Self::in_window(ctx) {
+        if counting(ctx) {
             if pos <= h {
                 self.stats.relay_failures += 1;
             } else {
@@ -550,7 +538,7 @@ impl Onion {
             return;
         }
         let (relay_failed, guard_failed, path_gen) = (s.relay_failed, s.guard_failed, s.path_gen);
-        if Self::in_window(ctx) {
+        if counting(ctx) {
             self.stats.path_retries += 1;
         }
         let sender = ctx.msg(id).sender as usize;
@@ -575,7 +563,7 @@ impl Onion {
     fn store(&mut self, ctx: &mut Ctx<'_>, id: MsgId, member: u32) {
         let s = &mut self.sends[id.slot as usize];
         if s.stored {
-            if Self::in_window(ctx) {
+            if counting(ctx) {
                 self.stats.duplicate_stores += 1;
             }
             return;
@@ -592,7 +580,7 @@ impl Onion {
         for j in 1..holders {
             let to = self.relays.storage_node(self.relays.members(swarm)[((entry + j) % n) as usize]);
             ctx.hop(id, from, to, m.size, visible, None);
-            if Self::in_window(ctx) {
+            if counting(ctx) {
                 self.stats.replication_hops += 1;
             }
         }
@@ -746,7 +734,7 @@ impl Onion {
                 self.fetches.len() as u32 - 1
             }
         };
-        if Self::in_window(ctx) {
+        if counting(ctx) {
             self.stats.fetches += 1;
         }
         if depart == ctx.now() {
@@ -927,7 +915,7 @@ impl Onion {
     /// recipient notices when its timeout runs out.
     fn fetch_failed_at(&mut self, ctx: &mut Ctx<'_>, f: u32, pos: usize, relay: bool) {
         let h = self.h;
-        if Self::in_window(ctx) {
+        if counting(ctx) {
             if relay {
                 self.stats.relay_failures += 1;
             } else {
@@ -951,7 +939,7 @@ impl Onion {
     fn fetch_timed_out(&mut self, ctx: &mut Ctx<'_>, f: u32) {
         let fx = self.fetches[f as usize];
         let u = fx.user;
-        if Self::in_window(ctx) {
+        if counting(ctx) {
             self.stats.poll_retries += 1;
         }
         self.drop_path(u as usize, fx.path_gen, fx.relay_failed, fx.guard_failed);
@@ -1155,21 +1143,11 @@ impl DeliveryModel for Onion {
                 slot = c.next;
             }
         }
-        let window_us = end.since(ctx.window().warmup_end).0.max(1) as f64;
-        let count = self.relays.len() as u32;
-        let group = |role: &str, served: u64, busy: u128| ServerStats {
-            role: role.into(),
-            count,
-            served,
-            utilisation: busy as f64 / (window_us * count.max(1) as f64),
-            peak_queue: 0,
-            mean_sojourn_ms: (served > 0).then(|| busy as f64 / served as f64 / 1e3),
-            mean_wait_ms: None,
-        };
+        let (w, count) = (ctx.window(), self.relays.len() as u32);
         let st = &self.stats;
         let servers = vec![
-            group("service nodes (relay role)", st.relay_served, st.relay_busy_us),
-            group("service nodes (storage role)", st.storage_served, st.storage_busy_us),
+            st.relay_load.stats("service nodes (relay role)", count, &w),
+            st.storage_load.stats("service nodes (storage role)", count, &w),
         ];
         let mut report = ModelReport { servers, ..ModelReport::default() };
         let h = self.h as f64;

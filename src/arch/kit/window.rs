@@ -4,6 +4,7 @@
 //! offered load is steady) and a cool-down (`sends_end..run_end`, no new sends). Busy times and
 //! other time-weighted figures clip their intervals with these functions, defined once.
 
+use crate::engine::Ctx;
 use crate::metrics::recorder::Window;
 use crate::time::SimTime;
 
@@ -32,6 +33,12 @@ pub fn counted(now: SimTime, w: &Window) -> bool {
     now >= w.warmup_end
 }
 
+/// Whether what a model does now is counted (the warm-up is over).
+#[inline]
+pub fn counting(ctx: &Ctx<'_>) -> bool {
+    counted(ctx.now(), &ctx.window())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +53,7 @@ mod tests {
         assert_eq!(in_window(SimTime(0), SimTime(50), &w), 0, "all in the warm-up");
         assert_eq!(in_window(SimTime(50), SimTime(150), &w), 50);
         assert_eq!(in_window(SimTime(450), SimTime(900), &w), 350);
+        assert_eq!(in_window(SimTime(0), SimTime(900), &w), 700, "clipped at both ends");
         assert_eq!(in_sending_period(SimTime(450), SimTime(900), &w), 50);
         assert_eq!(in_sending_period(SimTime(0), SimTime(900), &w), 400);
         assert_eq!(in_sending_period(SimTime(600), SimTime(700), &w), 0, "all in the cool-down");

@@ -15,8 +15,6 @@
 use rand_distr::{Distribution, Poisson};
 
 use crate::engine::SimRng;
-use crate::metrics::recorder::Window;
-use crate::time::SimTime;
 
 /// The cover streams, in report order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,11 +34,7 @@ impl Stream {
     pub const ALL: [Stream; 4] = [Stream::PayloadDrop, Stream::Drop, Stream::Loop, Stream::MixLoop];
 }
 
-/// Microseconds of `[from, to)` that fall inside the measurement window (after the warm-up).
-pub fn in_window(from: SimTime, to: SimTime, w: &Window) -> u64 {
-    let (a, b) = (from.max(w.warmup_end), to.min(w.run_end));
-    if b > a { b.since(a).0 } else { 0 }
-}
+pub use crate::arch::kit::window::in_window;
 
 /// One Poisson draw with mean `mean` (0 for a mean of 0).
 pub fn poisson(mean: f64, rng: &mut SimRng) -> u64 {
@@ -87,17 +81,6 @@ impl Ledger {
 mod tests {
     use super::*;
     use crate::engine::rng::{Purpose, stream};
-    use crate::time::SimDuration;
-
-    #[test]
-    fn window_clips_both_ends() {
-        let w = Window { warmup_end: SimTime(100), sends_end: SimTime(500), run_end: SimTime(1000) };
-        assert_eq!(in_window(SimTime(0), SimTime(50), &w), 0);
-        assert_eq!(in_window(SimTime(0), SimTime(150), &w), 50);
-        assert_eq!(in_window(SimTime(200), SimTime(300), &w), 100);
-        assert_eq!(in_window(SimTime(900), SimTime(2000), &w), 100);
-        assert_eq!(in_window(SimTime(0), SimTime::ZERO + SimDuration(5000), &w), 900);
-    }
 
     #[test]
     fn poisson_draws_have_the_right_mean() {

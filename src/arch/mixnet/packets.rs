@@ -13,8 +13,8 @@ use crate::observe::NodeId;
 use crate::time::SimTime;
 use crate::world::UserId;
 
-/// "No packet" in links and heads.
-pub const NONE: u32 = u32::MAX;
+/// "No packet" in links and heads: the kit's sentinel.
+pub use crate::arch::kit::NONE;
 
 /// What a packet is, as far as the model is concerned (on the wire they all look alike).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
