@@ -1,6 +1,6 @@
 //! The netarch binary: parse the command line, run, map errors to exit codes.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use clap::Parser;
 use netarch::app::{AppError, execute};
@@ -20,6 +20,12 @@ fn main() {
     }
 }
 
+/// Writes a line to standard error; a closed stderr (`2>&1 | head -1`) loses the line, never
+/// the exit code.
+macro_rules! warn_line {
+    ($($arg:tt)*) => { let _ = writeln!(std::io::stderr(), $($arg)*); };
+}
+
 /// Prints an error on one screen: scenario problems framed with their file, line and key.
 fn report(e: &AppError) {
     match e {
@@ -36,17 +42,17 @@ fn report(e: &AppError) {
                 if handler.render_report(&mut text, d).is_err() {
                     text = d.to_string();
                 }
-                eprintln!("{text}");
+                warn_line!("{text}");
             }
             if diagnostics.len() > SHOWN {
-                eprintln!("... and {} more problem(s); fix these first.", diagnostics.len() - SHOWN);
+                warn_line!("... and {} more problem(s); fix these first.", diagnostics.len() - SHOWN);
             }
         }
         other => {
             // Messages quote user text; control characters in it are shown as escapes.
-            eprintln!("error: {}", printable(&other.to_string()));
+            warn_line!("error: {}", printable(&other.to_string()));
             if let Some(hint) = other.hint() {
-                eprintln!("hint: {}", printable(&hint));
+                warn_line!("hint: {}", printable(&hint));
             }
         }
     }

@@ -328,3 +328,20 @@ fn issue9_results_json_describes_only_the_architectures_that_ran() {
     assert_eq!(ran, ["briar"]);
     assert_eq!(echoed, ran, "the scenario echo lists what ran, not the file's other architectures");
 }
+
+#[test]
+fn issue9_an_error_to_a_closed_stderr_keeps_its_exit_code() {
+    let dir = workspace();
+    let cwd = dir.path();
+    std::fs::write(cwd.join("bad.toml"), "name = \"t\"\nduration = \"1h\"\n[world]\nusers = 0\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netarch"))
+        .args(["run", "bad.toml", "--out", "r"])
+        .current_dir(cwd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reading end of stderr closes before the error is written, as `2>&1 | head -0` does.
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(2), "bad input, not a panic (101)");
+}
