@@ -32,6 +32,13 @@ fn write_stdout(args: std::fmt::Arguments<'_>) -> Result<(), AppError> {
     })
 }
 
+/// Prints a warning on standard error, its control characters escaped; a closed stderr loses the
+/// line, never the command.
+fn warn(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "warning: {}", crate::output::text::printable(text));
+}
+
 /// Why a command failed; each variant maps to an exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -134,7 +141,7 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
         Some(Command::Plot { folder, metrics, quiet }) => {
             let written = crate::sweep::redraw::plot(&folder, &metrics)?;
             for w in &written.warnings {
-                eprintln!("warning: {}", crate::output::text::printable(w));
+                warn(w);
             }
             if !quiet {
                 out!("redrew {} file(s) in {}/\n", written.files.len(), folder.display());
@@ -376,7 +383,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), AppError> {
     match &done.outputs {
         Some(w) => {
             for warning in &w.warnings {
-                eprintln!("warning: {}", crate::output::text::printable(warning));
+                warn(warning);
             }
             out!("\n");
             out!("{}", crate::sweep::report::terminal_summary(&plan, &w.aggregates));
@@ -403,7 +410,7 @@ fn cmd_merge(folders: &[PathBuf], out: Option<PathBuf>, quiet: bool) -> Result<(
     };
     let merged = crate::sweep::merge::merge(folders, &out)?;
     for warning in &merged.outputs.warnings {
-        eprintln!("warning: {}", crate::output::text::printable(warning));
+        warn(warning);
     }
     if !quiet {
         out!("merged {} folder(s): {} runs\n", merged.inputs, merged.runs);
