@@ -36,7 +36,7 @@ fn write_stdout(args: std::fmt::Arguments<'_>) -> Result<(), AppError> {
 /// line, never the command.
 fn warn(text: &str) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "warning: {}", crate::output::text::printable(text));
+    let _ = writeln!(std::io::stderr(), "warning: {}", crate::text::printable(text));
 }
 
 /// Why a command failed; each variant maps to an exit code.

@@ -67,5 +67,6 @@ pub mod output;
 pub mod run;
 pub mod scenario;
 pub mod sweep;
+pub mod text;
 pub mod time;
 pub mod world;

@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Write};
 use clap::Parser;
 use netarch::app::{AppError, execute};
 use netarch::cli::Cli;
-use netarch::output::text::printable;
 use netarch::scenario::ScenarioError;
+use netarch::text::printable;
 
 fn main() {
     let cli = Cli::parse();

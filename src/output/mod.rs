@@ -11,7 +11,6 @@ pub mod destination;
 pub mod json;
 pub mod report;
 pub mod table;
-pub mod text;
 
 use std::path::{Path, PathBuf};
 

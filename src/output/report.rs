@@ -26,7 +26,7 @@ use crate::scenario::schema::RawScenario;
 /// Escapes text for HTML element content and quoted attribute values; control characters (which
 /// HTML forbids) become visible `\u{..}` escapes.
 pub fn escape(text: &str) -> String {
-    let text = crate::output::text::printable(text);
+    let text = crate::text::printable(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

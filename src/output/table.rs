@@ -102,7 +102,7 @@ const fn head(first: &'static str, second: &'static str) -> Head {
 /// wrapped (cells may hold several lines of their own). Right-aligns numeric columns.
 fn render(headers: &[Vec<String>], numeric: &[bool], rows: &[Vec<String>]) -> String {
     // Labels are user text: escape control characters before measuring, so the layout holds.
-    let shown = |t: &String| crate::output::text::printable(t).into_owned();
+    let shown = |t: &String| crate::text::printable(t).into_owned();
     let headers: Vec<Vec<String>> = headers.iter().map(|h| h.iter().map(shown).collect()).collect();
     let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(shown).collect()).collect();
     let (headers, rows) = (&headers[..], &rows[..]);
@@ -287,7 +287,7 @@ pub fn summary_table_for_width(r: &RunResults, width: usize) -> String {
         out.push_str(&x);
     }
     // Labels are user text: no control character reaches the terminal raw.
-    crate::output::text::printable(out.trim_end()).into_owned()
+    crate::text::printable(out.trim_end()).into_owned()
 }
 
 /// The summary table for this terminal ([`terminal_width`]).
@@ -519,7 +519,7 @@ fn exposure_reading(r: &RunResults) -> Vec<String> {
 /// The reading's lines, with the exposure sentences after them.
 fn with_exposure(mut lines: Vec<String>, r: &RunResults) -> String {
     lines.extend(exposure_reading(r));
-    crate::output::text::printable(&lines.join("\n")).into_owned()
+    crate::text::printable(&lines.join("\n")).into_owned()
 }
 
 /// The architectures at each end of a measure, as printed: every architecture whose figure
@@ -580,7 +580,8 @@ fn verb(which: &[usize], one: &'static str, many: &'static str) -> &'static str 
 }
 
 /// A delivered share this many points below another's makes a latency claim over delivered
-/// copies alone misleading, so the reading names it beside the claim.
+/// copies alone misleading, so the reading names it beside the claim. ASSUMPTION: 5 points is a
+/// judgement call (large enough to ignore noise between replicates), not a sourced figure.
 const SURVIVOR_GAP: f64 = 0.05;
 
 /// The median-latency sentence. Latencies are of delivered copies, so an architecture that lost

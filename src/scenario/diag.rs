@@ -9,7 +9,7 @@ use std::ops::Range;
 use miette::{Diagnostic, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 use toml::de::{DeTable, DeValue};
 
-use crate::output::text::printable;
+use crate::text::printable;
 
 /// One step of a key's path: a table key or an array index.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -296,11 +296,11 @@ impl<'a> Framer<'a> {
 /// The snippet's text, each control character (but tab and line ends) replaced by `?` byte for
 /// byte, so spans still point at the same bytes.
 fn snippet_text(text: String) -> String {
-    if !text.chars().any(crate::output::text::is_forbidden_in_prose) {
+    if !text.chars().any(crate::text::is_forbidden_in_prose) {
         return text;
     }
     text.chars()
-        .map(|c| if crate::output::text::is_forbidden_in_prose(c) { "?".repeat(c.len_utf8()) } else { c.to_string() })
+        .map(|c| if crate::text::is_forbidden_in_prose(c) { "?".repeat(c.len_utf8()) } else { c.to_string() })
         .collect()
 }
 

@@ -88,8 +88,7 @@ fn expects_whole_number(message: &str) -> bool {
 
 /// Checks that `text` has no control character (in `prose`, newlines and tabs are fine).
 pub fn no_control(text: &str, path: KeyPath, prose: bool, problems: &mut Vec<Problem>) {
-    let forbidden =
-        if prose { crate::output::text::is_forbidden_in_prose } else { crate::output::text::is_forbidden_in_name };
+    let forbidden = if prose { crate::text::is_forbidden_in_prose } else { crate::text::is_forbidden_in_name };
     if let Some((at, c)) = text.chars().enumerate().find(|&(_, c)| forbidden(c)) {
         let what = if prose { "this text" } else { "a name or title" };
         problems.push(

@@ -188,7 +188,7 @@ pub fn terminal_summary(plan: &Plan, aggs: &[Aggregate]) -> String {
         out.push('\n');
     }
     // Keys and labels are user text (sweep.json may be edited): no raw control character.
-    crate::output::text::printable(&out).into_owned()
+    crate::text::printable(&out).into_owned()
 }
 
 /// The plan in words, for `netarch sweep --dry-run`.
@@ -210,7 +210,7 @@ pub fn plan_text(plan: &Plan, shard: Option<Shard>) -> String {
     out.push_str(&format!("\n  charted metrics: {}\n", plan.metrics.join(", ")));
     out.push_str("every point's scenario checks out. The first run on its own:\n");
     out.push_str(&format!("  {}\n", plan.run_command(RunId { point: 0, replicate: 0 })));
-    crate::output::text::printable(&out).into_owned()
+    crate::text::printable(&out).into_owned()
 }
 
 #[cfg(test)]

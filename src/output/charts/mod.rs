@@ -201,7 +201,7 @@ fn svg_of<F: Figure>(fig: &F) -> Result<RenderedChart, ChartError> {
         root.present().drawn()?;
     }
     // Labels come from user text; a control character in one would make the SVG malformed XML.
-    let svg = crate::output::text::xml_safe(svg);
+    let svg = crate::text::xml_safe(svg);
     Ok(RenderedChart { stem: fig.stem(), title: fig.caption(), svg })
 }
 

@@ -1,5 +1,8 @@
 //! Control characters in user text (names, titles, explanations) kept out of outputs.
 //!
+//! A leaf module (it imports nothing of the crate): scenario resolution and diagnostics use it
+//! to refuse and show control characters, and every output uses it to escape them.
+//!
 //! Scenario resolution refuses control characters in names and titles, but text also comes back
 //! from files netarch did not check this run (a `results.json` or `sweep.json` edited by hand and
 //! redrawn with `netarch plot`), so every output escapes them once more: an SVG with U+0001 is
