@@ -6,7 +6,7 @@
 //! recipient's open connection if the recipient is online and reachable, or stored until the
 //! recipient reconnects and fetches it (a request hop, then the message hop). A stored copy older
 //! than `retention` is lost with reason `retention_expired`. During a provider outage nothing is
-//! accepted, pushed or fetched: a sender's client holds what it could not upload and tries to reconnect
+//! accepted, pushed or fetched (the engine's connectivity service keeps the outage timeline): a sender's client holds what it could not upload and tries to reconnect
 //! every `client_retry` while online (one wake-up and one connection attempt per try, whatever the
 //! number of messages held), uploading everything held once the provider answers; a held message
 //! older than `client_give_up` is lost (`sender_gave_up`). Accepted messages wait and move on when
@@ -61,8 +61,6 @@ pub struct CentralizedParams {
 const ARRIVE: u16 = 0;
 const DONE: u16 = 1;
 const RETRY: u16 = 3; // a = user, b = timer generation
-const OUTAGE_START: u16 = 4;
-const OUTAGE_END: u16 = 5;
 
 /// One deployment: its server's address and its FIFO service queue.
 struct Deployment {
@@ -82,7 +80,6 @@ pub struct Centralized {
     held: KeyedLists<MsgId>,
     /// Each client's reconnection timer.
     retry: Timers,
-    down: bool,
     scratch: Vec<UserId>,
     retries: u64,
     pushes: u64,
@@ -100,7 +97,6 @@ impl Centralized {
             mailbox: Mailbox::default(),
             held: KeyedLists::default(),
             retry: Timers::default(),
-            down: false,
             scratch: Vec::new(),
             retries: 0,
             pushes: 0,
@@ -110,6 +106,12 @@ impl Centralized {
 
     fn deployment_of(&self, user: UserId) -> usize {
         if self.user_deployment.is_empty() { 0 } else { self.user_deployment[user as usize] as usize }
+    }
+
+    /// Whether `user`'s deployment answers now (no provider outage covers it).
+    #[inline]
+    fn server_up(&self, ctx: &Ctx<'_>, user: UserId) -> bool {
+        ctx.node_up(self.deployments[self.deployment_of(user)].node)
     }
 
     fn upload(&mut self, ctx: &mut Ctx<'_>, id: MsgId) {
@@ -147,7 +149,7 @@ impl Centralized {
         let server = self.deployments[self.deployment_of(user)].node;
         ctx.overhead_hop(user, server, self.p.request_bytes);
         // Still unreachable: abandon what is too old, keep the rest (which re-arms the timer).
-        let reachable = !self.down && ctx.internet_up(user);
+        let reachable = self.server_up(ctx, user) && ctx.internet_up(user);
         self.take_held(ctx, user, reachable);
     }
 
@@ -172,9 +174,9 @@ impl Centralized {
     }
 
     fn arrive(&mut self, ctx: &mut Ctx<'_>, id: MsgId) {
-        if self.down {
+        let sender = ctx.msg(id).sender;
+        if !self.server_up(ctx, sender) {
             // Rejected: the client keeps it and tries again later.
-            let sender = ctx.msg(id).sender;
             self.hold(ctx, sender, id);
             return;
         }
@@ -209,7 +211,7 @@ impl Centralized {
         for &r in &recipients {
             if self.deployment_of(r) != sender_dep {
                 ctx.lose(id, LossReason::Unreachable);
-            } else if !self.down && ctx.is_online(r) && ctx.internet_up(r) {
+            } else if self.server_up(ctx, r) && ctx.is_online(r) && ctx.internet_up(r) {
                 self.push(ctx, id, r);
             } else {
                 self.mailbox.store(ctx.now(), id, r);
@@ -231,7 +233,7 @@ impl Centralized {
     /// The recipient fetches everything stored for it: expired copies are lost, the rest are sent
     /// after the fetch request reaches the server.
     fn flush(&mut self, ctx: &mut Ctx<'_>, r: UserId) {
-        if !self.mailbox.has_mail(r) || self.down || !ctx.internet_up(r) {
+        if !self.mailbox.has_mail(r) || !self.server_up(ctx, r) || !ctx.internet_up(r) {
             return;
         }
         let server = self.deployments[self.deployment_of(r)].node;
@@ -278,9 +280,11 @@ impl DeliveryModel for Centralized {
         self.mailbox = Mailbox::new(users, Some(self.p.retention));
         self.held = KeyedLists::new(users);
         self.retry = Timers::new(users);
-        for (i, &(start, end)) in self.p.outages.iter().enumerate() {
-            ctx.schedule_at(start, ModelEvent { kind: OUTAGE_START, a: i as u32, b: 0, c: 0 });
-            ctx.schedule_at(end, ModelEvent { kind: OUTAGE_END, a: i as u32, b: 0, c: 0 });
+        if !self.p.outages.is_empty() {
+            // A provider outage stops every deployment (the engine keeps the timeline).
+            for d in 0..self.deployments.len() {
+                ctx.add_node_faults(self.deployments[d].node, &self.p.outages, None);
+            }
         }
         self.mailbox.connect_online(ctx);
     }
@@ -294,19 +298,6 @@ impl DeliveryModel for Centralized {
             ARRIVE => self.arrive(ctx, ev.msg()),
             DONE => self.done(ctx, ev.msg(), ev.c as usize),
             RETRY => self.retry(ctx, ev.a, ev.b),
-            OUTAGE_START => self.down = true,
-            OUTAGE_END => {
-                // Overlapping outages: up only when no other one covers now.
-                let now = ctx.now();
-                self.down = self.p.outages.iter().any(|&(s, e)| s <= now && now < e);
-                if !self.down {
-                    for u in 0..ctx.world().users() {
-                        if ctx.is_online(u) {
-                            self.flush(ctx, u);
-                        }
-                    }
-                }
-            }
             other => unreachable!("centralized model has no event kind {other}"),
         }
     }
@@ -315,8 +306,28 @@ impl DeliveryModel for Centralized {
         self.mailbox.connect(ctx, user);
         self.flush(ctx, user);
         if !self.held.is_empty(user) {
-            let reachable = !self.down && ctx.internet_up(user);
+            let reachable = self.server_up(ctx, user) && ctx.internet_up(user);
             self.take_held(ctx, user, reachable);
+        }
+    }
+
+    /// The provider is back: every online user of the deployment fetches what was stored.
+    fn on_node_change(&mut self, ctx: &mut Ctx<'_>, node: NodeId, up: bool) {
+        let Some(d) = self.deployments.iter().position(|dep| dep.node == node) else { return };
+        if up {
+            for u in 0..ctx.world().users() {
+                if self.deployment_of(u) == d && ctx.is_online(u) {
+                    self.flush(ctx, u);
+                }
+            }
+        }
+    }
+
+    /// The recipient's internet is back: an app that stayed online reconnects and fetches what
+    /// was stored meanwhile.
+    fn on_connectivity(&mut self, ctx: &mut Ctx<'_>, user: UserId, connected: bool) {
+        if connected && ctx.is_online(user) {
+            self.flush(ctx, user);
         }
     }
 

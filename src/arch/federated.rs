@@ -45,13 +45,12 @@ use std::collections::HashMap;
 
 use hdrhistogram::Histogram;
 use rand::{RngExt, SeedableRng};
-use rand_distr::{Distribution, Exp};
 
 use crate::arch::kit::{Arrival, KeyedLists, Mailbox, ServiceQueue, Timers};
 use crate::arch::{DeliveryModel, ModelReport};
 use crate::dist::Dist;
 use crate::engine::rng::splitmix64;
-use crate::engine::{Ctx, Dest, ModelEvent, MsgId, SimRng};
+use crate::engine::{Churn, Ctx, Dest, ModelEvent, MsgId, SimRng};
 use crate::metrics::recorder::LossReason;
 use crate::observe::{NodeId, NodeKind, Visible};
 use crate::time::{SimDuration, SimTime};
@@ -160,8 +159,6 @@ const FED_ARRIVE: u16 = 1;
 const DONE: u16 = 2;
 const CLIENT_RETRY: u16 = 5;
 const PAIR_TIMER: u16 = 6;
-const OUTAGE_START: u16 = 7;
-const OUTAGE_END: u16 = 8;
 
 /// Stream tags for the world-seeded draws.
 const TAG_PLACEMENT: u64 = 0x0001;
@@ -173,16 +170,11 @@ const TAG_SERVER_BLOCK: u64 = 0x0005;
 /// Highest latency the model's histograms track: 400 days in microseconds.
 const MAX_TRACKED_US: u64 = 400 * 86_400 * 1_000_000;
 
-/// One home server: its FIFO queue, its state, and what it holds while down.
+/// One home server: its FIFO queue and what it holds while down (whether it is up is the
+/// engine's connectivity service's: `Ctx::node_up`).
 struct Server {
     node: NodeId,
     queue: ServiceQueue<MsgId>,
-    /// Outages covering now (random and scheduled may overlap); up when zero.
-    down: u32,
-    down_since: SimTime,
-    up_since: SimTime,
-    downtime_us: u128,
-    outages: u64,
     /// Events processed while down, routed when the server is back.
     held: Vec<MsgId>,
     /// Destination queues whose retry came due while this (origin) server was down.
@@ -345,15 +337,15 @@ impl Federated {
     }
 
     #[inline]
-    fn up(&self, s: u32) -> bool {
-        self.servers[s as usize].down == 0
+    fn up(&self, ctx: &Ctx<'_>, s: u32) -> bool {
+        ctx.node_up(self.servers[s as usize].node)
     }
 
     /// Whether origin `o` can open a federation connection to `d` now.
     #[inline]
     fn reachable(&self, ctx: &Ctx<'_>, o: u32, d: u32) -> bool {
-        self.up(o)
-            && self.up(d)
+        self.up(ctx, o)
+            && self.up(ctx, d)
             && ctx.internet_up(self.servers[o as usize].node)
             && ctx.internet_up(self.servers[d as usize].node)
     }
@@ -440,34 +432,19 @@ impl Federated {
         }
     }
 
-    fn schedule_outages(&mut self, ctx: &mut Ctx<'_>, salt: u64) {
-        let end = ctx.window().run_end;
-        if let Some(mtbf) = self.p.mtbf {
-            let mut rng = SimRng::seed_from_u64(splitmix64(salt ^ TAG_OUTAGES));
-            let up = Exp::new(1.0 / mtbf.as_secs_f64().max(1e-6)).expect("positive mtbf");
-            let down = Exp::new(1.0 / self.p.mttr.as_secs_f64().max(1e-6)).expect("positive mttr");
-            let p_down = self.p.mttr.as_secs_f64() / (mtbf.as_secs_f64() + self.p.mttr.as_secs_f64());
-            for s in 0..self.servers.len() as u32 {
-                // Exponential periods are memoryless, so starting in the stationary state with a
-                // fresh period is exact.
-                let mut t = SimTime::ZERO;
-                let mut is_down = rng.random_bool(p_down.clamp(0.0, 1.0));
-                while t <= end {
-                    let len =
-                        SimDuration::from_secs_f64(if is_down { down.sample(&mut rng) } else { up.sample(&mut rng) })
-                            .max(SimDuration(1));
-                    if is_down {
-                        ctx.schedule_at(t, ModelEvent { kind: OUTAGE_START, a: s, b: 0, c: 0 });
-                        ctx.schedule_at(t + len, ModelEvent { kind: OUTAGE_END, a: s, b: 0, c: 0 });
-                    }
-                    t += len;
-                    is_down = !is_down;
-                }
+    /// Registers each server's fault timeline with the engine: its scheduled outages and the
+    /// random ones. The random ones come from one world-seeded stream, server after server, so
+    /// that several federated entries on one world see the same outages.
+    fn register_faults(&mut self, ctx: &mut Ctx<'_>, salt: u64) {
+        let churn = self.p.mtbf.map(|mtbf| Churn { mean_up: mtbf, mean_down: self.p.mttr });
+        let mut rng = SimRng::seed_from_u64(splitmix64(salt ^ TAG_OUTAGES));
+        let mut scheduled = Vec::new();
+        for s in 0..self.servers.len() as u32 {
+            scheduled.clear();
+            scheduled.extend(self.p.outages.iter().filter(|o| o.server == s).map(|o| (o.start, o.end)));
+            if churn.is_some() || !scheduled.is_empty() {
+                ctx.add_node_faults_from(self.servers[s as usize].node, &scheduled, churn, &mut rng);
             }
-        }
-        for o in &self.p.outages {
-            ctx.schedule_at(o.start, ModelEvent { kind: OUTAGE_START, a: o.server, b: 0, c: 0 });
-            ctx.schedule_at(o.end, ModelEvent { kind: OUTAGE_END, a: o.server, b: 0, c: 0 });
         }
     }
 
@@ -575,7 +552,7 @@ impl Federated {
         if let Some((next, arrived)) = self.servers[s as usize].queue.end_service() {
             self.start_service(ctx, s, next, arrived);
         }
-        if !self.up(s) {
+        if !self.up(ctx, s) {
             // Persisted but not routed: it moves on when the server is back.
             self.held_events += 1;
             self.servers[s as usize].held.push(id);
@@ -686,7 +663,7 @@ impl Federated {
     /// The user's client syncs: everything its home server stored for it comes down.
     fn flush(&mut self, ctx: &mut Ctx<'_>, r: UserId) {
         let s = self.home[r as usize];
-        if !self.mailbox.has_mail(r) || !self.up(s) || !ctx.internet_up(r) {
+        if !self.mailbox.has_mail(r) || !self.up(ctx, s) || !ctx.internet_up(r) {
             return;
         }
         let server = self.servers[s as usize].node;
@@ -809,7 +786,7 @@ impl Federated {
     /// One transaction attempt from a pair's origin to its destination.
     fn attempt(&mut self, ctx: &mut Ctx<'_>, p: u32) {
         let Pair { origin: o, dest: d, .. } = self.pairs[p as usize];
-        if !self.up(o) {
+        if !self.up(ctx, o) {
             // A server that is down runs no timers: it resumes this queue when it is back.
             self.pair_timer.cancel(p);
             self.servers[o as usize].paused.push(p);
@@ -841,7 +818,7 @@ impl Federated {
     /// The destination answered: the back-off is cleared and every waiting event goes out.
     fn pair_succeeded(&mut self, ctx: &mut Ctx<'_>, p: u32) {
         let (o, d) = (self.pairs[p as usize].origin, self.pairs[p as usize].dest);
-        let recovered = self.servers[d as usize].up_since;
+        let recovered = ctx.node_up_since(self.servers[d as usize].node);
         let counted_from = ctx.window().warmup_end;
         let now = ctx.now();
         {
@@ -894,27 +871,9 @@ impl Federated {
 
     // ---- outages ----
 
-    fn outage_start(&mut self, ctx: &mut Ctx<'_>, s: u32) {
-        let now = ctx.now();
-        let q = &mut self.servers[s as usize];
-        if q.down == 0 {
-            q.down_since = now;
-            q.outages += 1;
-        }
-        q.down += 1;
-    }
-
-    fn outage_end(&mut self, ctx: &mut Ctx<'_>, s: u32) {
-        let now = ctx.now();
-        {
-            let q = &mut self.servers[s as usize];
-            q.down -= 1;
-            if q.down > 0 {
-                return;
-            }
-            q.downtime_us += now.since(q.down_since).0 as u128;
-            q.up_since = now;
-        }
+    /// Server `s` is back: what it processed while down is routed, its paused destination
+    /// queues resume, and its online users sync.
+    fn server_back(&mut self, ctx: &mut Ctx<'_>, s: u32) {
         let held = std::mem::take(&mut self.servers[s as usize].held);
         for &id in &held {
             self.route_at(ctx, s, id);
@@ -1007,17 +966,7 @@ impl DeliveryModel for Federated {
             let node = ctx.add_node(NodeKind::HomeServer, region);
             ctx.set_node_weight(node, self.users_of(k).len() as f64);
             let queue = ServiceQueue::new(self.p.workers, self.p.queue_limit);
-            self.servers.push(Server {
-                node,
-                queue,
-                down: 0,
-                down_since: SimTime::ZERO,
-                up_since: SimTime::ZERO,
-                downtime_us: 0,
-                outages: 0,
-                held: Vec::new(),
-                paused: Vec::new(),
-            });
+            self.servers.push(Server { node, queue, held: Vec::new(), paused: Vec::new() });
         }
         self.block_salt = splitmix64(salt ^ TAG_PAIR_BLOCK);
         let server_salt = splitmix64(salt ^ TAG_SERVER_BLOCK);
@@ -1029,7 +978,7 @@ impl DeliveryModel for Federated {
         self.has_pairs = vec![false; s as usize];
         self.mailbox = Mailbox::new(users, self.p.retention);
         self.structure_figures(world);
-        self.schedule_outages(ctx, salt);
+        self.register_faults(ctx, salt);
         self.mailbox.connect_online(ctx);
     }
 
@@ -1042,7 +991,7 @@ impl DeliveryModel for Federated {
             UPLOAD_ARRIVE => {
                 let id = ev.msg();
                 let s = self.home[ctx.msg(id).sender as usize];
-                if self.up(s) {
+                if self.up(ctx, s) {
                     self.enqueue(ctx, s, id);
                 } else {
                     // The home server does not answer (a 5xx from its proxy): the client retries.
@@ -1057,8 +1006,6 @@ impl DeliveryModel for Federated {
                 }
             }
             PAIR_TIMER => self.pair_timer_fired(ctx, ev.a, ev.b),
-            OUTAGE_START => self.outage_start(ctx, ev.a),
-            OUTAGE_END => self.outage_end(ctx, ev.a),
             other => unreachable!("federated model has no event kind {other}"),
         }
     }
@@ -1071,6 +1018,21 @@ impl DeliveryModel for Federated {
     fn on_offline(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
         let (since, now) = (ctx.online_since(user), ctx.now());
         self.count_polls(ctx, since, now);
+    }
+
+    fn on_node_change(&mut self, ctx: &mut Ctx<'_>, node: NodeId, up: bool) {
+        // Home servers are added one after another, so their addresses are consecutive.
+        let Some(first) = self.servers.first().map(|s| s.node) else { return };
+        if up && node >= first && node - first < self.servers.len() as u32 {
+            self.server_back(ctx, node - first);
+        }
+    }
+
+    /// The user's internet is back: a client that stayed online syncs what was stored meanwhile.
+    fn on_connectivity(&mut self, ctx: &mut Ctx<'_>, user: UserId, connected: bool) {
+        if connected && ctx.is_online(user) {
+            self.flush(ctx, user);
+        }
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_>) -> ModelReport {
@@ -1134,12 +1096,11 @@ impl DeliveryModel for Federated {
             );
         }
         f.insert("events_held_during_outage".into(), self.held_events as f64);
-        let outages: u64 = self.servers.iter().map(|s| s.outages).sum();
-        let mut downtime: u128 = self.servers.iter().map(|s| s.downtime_us).sum();
+        let (mut outages, mut downtime) = (0u64, 0u128);
         for s in &self.servers {
-            if s.down > 0 {
-                downtime += end.since(s.down_since).0 as u128;
-            }
+            let (n, down) = ctx.node_faults(s.node);
+            outages += n as u64;
+            downtime += down.0 as u128;
         }
         f.insert("server_outages".into(), outages as f64);
         f.insert(

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::engine::{Ctx, ModelEvent, MsgId, SimRng};
+use crate::observe::NodeId;
 use crate::world::UserId;
 
 /// A delivery protocol, reacting to events on the shared world.
@@ -48,6 +49,14 @@ pub trait DeliveryModel: Send {
 
     /// `user` went offline.
     fn on_offline(&mut self, _ctx: &mut Ctx<'_>, _user: UserId) {}
+
+    /// Infrastructure node `node` went down (`up` false) or came back, by the fault timeline the
+    /// model registered with `Ctx::add_node_faults`.
+    fn on_node_change(&mut self, _ctx: &mut Ctx<'_>, _node: NodeId, _up: bool) {}
+
+    /// `user`'s internet connectivity changed (a regional outage began or ended), whether or not
+    /// the app is online; called only for users whose state actually flips.
+    fn on_connectivity(&mut self, _ctx: &mut Ctx<'_>, _user: UserId, _connected: bool) {}
 
     /// The run ended: settle what the model knows is lost by now (expired storage), and report
     /// the model's own figures. Copies still pending afterwards count as in flight.

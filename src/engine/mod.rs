@@ -8,6 +8,7 @@
 //! [`Ctx`]: they schedule their own events, make hops, and settle copies; the engine checks
 //! conservation (created = delivered + lost + in flight) at the end.
 
+pub mod connectivity;
 pub mod messages;
 pub mod queue;
 pub mod rng;
@@ -20,6 +21,8 @@ use crate::metrics::recorder::{LossReason, Recorder, Window};
 use crate::observe::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink, Truth, VisibilityTally, Visible};
 use crate::time::{SimDuration, SimTime};
 use crate::world::{RegionId, UserId, World};
+pub use connectivity::Churn;
+use connectivity::Connectivity;
 pub use messages::{Dest, Message, MessageTable, MsgId};
 use queue::EventQueue;
 pub use rng::SimRng;
@@ -46,6 +49,10 @@ impl ModelEvent {
     pub const RESERVED: u16 = 0xFF00;
     const TOGGLE: u16 = 0xFFFF;
     const SEND: u16 = 0xFFFE;
+    /// A node's fault transition: `a` = index among infrastructure nodes, `b` = 1 when it comes up.
+    const NODE: u16 = 0xFFFD;
+    /// An internet transition: `a` = region (or every region), `b` = 1 when it comes back.
+    const NET: u16 = 0xFFFC;
 
     /// An event about a message: its handle travels in `a` and `b`.
     #[inline]
@@ -135,6 +142,9 @@ pub struct Ctx<'w> {
     tally: VisibilityTally,
     send_gap: Option<Exp<f64>>,
     peak_pending: usize,
+    conn: Connectivity,
+    seed: u64,
+    arch_index: u64,
 }
 
 impl<'w> Ctx<'w> {
@@ -181,7 +191,61 @@ impl<'w> Ctx<'w> {
         self.infra_region.push(region);
         self.infra_kind.push(kind);
         self.infra_weight.push(1.0);
+        self.conn.add_node(self.infra_region.len() - 1);
         self.world.users() + self.infra_region.len() as u32 - 1
+    }
+
+    /// Registers the fault timeline of infrastructure node `node`: the scheduled `outages`
+    /// (`[start, end)`) and, if given, exponential `churn` drawn from the node's own stream
+    /// (keyed by run seed, architecture position and node, so adding a node shifts no other
+    /// node's draws). Overlapping outages act as their union. The engine queues the transitions
+    /// and calls `DeliveryModel::on_node_change` at each; `Ctx::node_up` answers in between.
+    pub fn add_node_faults(&mut self, node: NodeId, outages: &[(SimTime, SimTime)], churn: Option<Churn>) {
+        let index = (node - self.world.users()) as u64;
+        let mut rng = stream(self.seed, Purpose::Churn, self.arch_index << 32 | index);
+        self.add_node_faults_from(node, outages, churn, &mut rng);
+    }
+
+    /// [`Ctx::add_node_faults`] with the churn drawn from the caller's `rng`, for a model whose
+    /// timelines must be the same under every architecture entry on one world (federated).
+    pub fn add_node_faults_from(
+        &mut self,
+        node: NodeId,
+        outages: &[(SimTime, SimTime)],
+        churn: Option<Churn>,
+        rng: &mut SimRng,
+    ) {
+        let users = self.world.users();
+        assert!(node >= users, "fault timelines are for infrastructure nodes, not devices");
+        let mut periods = outages.to_vec();
+        if let Some(c) = churn {
+            c.down_periods(rng, self.window.run_end, &mut periods);
+        }
+        connectivity::union(&mut periods);
+        let a = node - users;
+        for (start, end) in periods {
+            self.queue.push(start.0, ModelEvent { kind: ModelEvent::NODE, a, b: 0, c: 0 });
+            self.queue.push(end.0, ModelEvent { kind: ModelEvent::NODE, a, b: 1, c: 0 });
+        }
+        self.peak_pending = self.peak_pending.max(self.queue.len());
+    }
+
+    /// Whether infrastructure node `node` is up now (by its fault timeline; a device always is:
+    /// its state is `is_online` and `connected`).
+    #[inline]
+    pub fn node_up(&self, node: NodeId) -> bool {
+        let users = self.world.users();
+        node < users || self.conn.node_up((node - users) as usize)
+    }
+
+    /// When infrastructure node `node` last came back up (zero if it never went down).
+    pub fn node_up_since(&self, node: NodeId) -> SimTime {
+        self.conn.node_up_since(node.saturating_sub(self.world.users()) as usize)
+    }
+
+    /// The outages infrastructure node `node` has had so far and its total time down up to now.
+    pub fn node_faults(&self, node: NodeId) -> (u32, SimDuration) {
+        self.conn.node_faults(node.saturating_sub(self.world.users()) as usize, self.now)
     }
 
     /// Sets an infrastructure node's weight: its bandwidth for relays, the users it hosts for
@@ -227,10 +291,16 @@ impl<'w> Ctx<'w> {
         w.params.delays.hop(&w.params.regions, rf, rt, ends, &mut self.rng)
     }
 
-    /// Whether `node`'s region has internet now.
+    /// Whether `node`'s region has internet now (no regional outage covers it).
     #[inline]
     pub fn internet_up(&self, node: NodeId) -> bool {
-        self.world.params.internet_outages.is_empty() || self.world.internet_up(self.region_of(node), self.now)
+        self.conn.region_up(self.region_of(node))
+    }
+
+    /// Whether `user` can reach the internet now (whether or not the app is online).
+    #[inline]
+    pub fn connected(&self, user: UserId) -> bool {
+        self.conn.region_up(self.world.user_region[user as usize])
     }
 
     /// Whether `user` is online now.
@@ -550,6 +620,7 @@ impl<'w, 'm> Sim<'w, 'm> {
         let wp = &world.params;
         let send_gap = (wp.workload.rate_per_hour > 0.0)
             .then(|| Exp::new(wp.workload.rate_per_hour / 3600.0).expect("positive rate"));
+        let (conn, net) = Connectivity::new(world);
         let mut ctx = Ctx {
             now: SimTime::ZERO,
             queue: EventQueue::new(),
@@ -574,7 +645,14 @@ impl<'w, 'm> Sim<'w, 'm> {
             tally: VisibilityTally::default(),
             send_gap,
             peak_pending: 0,
+            conn,
+            seed: cfg.seed,
+            arch_index: cfg.arch_index,
         };
+        // Internet transitions first, so that at a shared instant they precede every other event.
+        for &(at, region, up) in &net {
+            ctx.queue.push(at.0, ModelEvent { kind: ModelEvent::NET, a: region, b: up as u32, c: 0 });
+        }
         for u in 0..n {
             let online = if world.always_online[u] {
                 true
@@ -630,6 +708,14 @@ impl<'w, 'm> Sim<'w, 'm> {
                         self.ctx.next_send(ev.a);
                     }
                 }
+                ModelEvent::NODE => {
+                    let up = ev.b == 1;
+                    if self.ctx.conn.apply_node(ev.a as usize, up, t) {
+                        let node = self.ctx.world.users() + ev.a;
+                        self.model.on_node_change(&mut self.ctx, node, up);
+                    }
+                }
+                ModelEvent::NET => self.internet(ev.a, ev.b == 1),
                 _ => self.model.on_event(&mut self.ctx, ev),
             }
         }
@@ -654,6 +740,18 @@ impl<'w, 'm> Sim<'w, 'm> {
             self.model.on_online(&mut self.ctx, user);
         } else {
             self.model.on_offline(&mut self.ctx, user);
+        }
+    }
+
+    /// An internet transition: the users of each region whose state flips are told, in id order.
+    fn internet(&mut self, region: u32, up: bool) {
+        let mut flipped: Vec<RegionId> = Vec::new();
+        self.ctx.conn.apply_internet(region, up, |r| flipped.push(r));
+        for r in flipped {
+            for i in 0..self.ctx.conn.users_of(r).len() {
+                let u = self.ctx.conn.users_of(r)[i];
+                self.model.on_connectivity(&mut self.ctx, u, up);
+            }
         }
     }
 

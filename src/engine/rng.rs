@@ -31,6 +31,8 @@ pub enum Purpose {
     Adversary,
     /// Sweep replicates (index = point and replicate).
     Replicate,
+    /// An infrastructure node's up/down churn (index = architecture position and node).
+    Churn,
 }
 
 impl Purpose {
@@ -44,6 +46,7 @@ impl Purpose {
             Purpose::Model => 6,
             Purpose::Adversary => 7,
             Purpose::Replicate => 8,
+            Purpose::Churn => 9,
         }
     }
 }

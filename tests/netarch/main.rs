@@ -3,6 +3,7 @@
 mod bad_input;
 mod builtins;
 mod common;
+mod connectivity;
 mod determinism;
 mod exposure;
 mod federated;

@@ -18,6 +18,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Exp};
 
 use crate::dist::Dist;
+pub use crate::engine::Churn;
 use crate::engine::SimRng;
 use crate::engine::rng::splitmix64;
 use crate::observe::NodeId;
@@ -30,23 +31,6 @@ pub enum Selection {
     Uniform,
     /// Proportional to bandwidth (Tor's path selection weights by measured bandwidth).
     Bandwidth,
-}
-
-/// Mean up and down periods of the exponential churn of every node.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Churn {
-    /// Mean length of an up period.
-    pub mean_up: SimDuration,
-    /// Mean length of a down period.
-    pub mean_down: SimDuration,
-}
-
-impl Churn {
-    /// Long-run share of time a node is up.
-    pub fn availability(&self) -> f64 {
-        let (u, d) = (self.mean_up.as_secs_f64(), self.mean_down.as_secs_f64());
-        u / (u + d)
-    }
 }
 
 /// The service nodes and their swarms.
