@@ -4,7 +4,8 @@
 //! a FIFO queue with `servers` parallel service channels and a service-time distribution (an
 //! M/G/c queue when sends are Poisson). After service, each recipient copy is pushed over the
 //! recipient's open connection if the recipient is online and reachable, or stored until the
-//! recipient reconnects and fetches it (a request hop, then the message hop). A stored copy older
+//! recipient reconnects and fetches it (a request hop, then the message hop): when its app comes
+//! online, when the provider recovers, or when its internet returns while the app stayed online. A stored copy older
 //! than `retention` is lost with reason `retention_expired`. During a provider outage nothing is
 //! accepted, pushed or fetched (the engine's connectivity service keeps the outage timeline): a sender's client holds what it could not upload and tries to reconnect
 //! every `client_retry` while online (one wake-up and one connection attempt per try, whatever the
@@ -237,16 +238,9 @@ impl Centralized {
             return;
         }
         let server = self.deployments[self.deployment_of(r)].node;
-        ctx.overhead_hop(r, server, self.p.request_bytes);
-        let request = ctx.latency(r, server);
-        let mut fetch = self.mailbox.fetch(r, request);
-        while let Some(id) = self.mailbox.next(ctx, &mut fetch) {
-            let bytes = ctx.msg(id).size;
-            ctx.hop(id, server, r, bytes, Visible::BOTH, Some(r));
-            self.fetched += 1;
-            let d = request + ctx.latency(server, r);
-            ctx.deliver_in(d, id, r, 2);
-        }
+        self.fetched += self.mailbox.sync(ctx, r, server, self.p.request_bytes, |ctx, id, after| {
+            ctx.deliver_in(after, id, r, 2);
+        });
     }
 }
 

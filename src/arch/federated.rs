@@ -11,7 +11,8 @@
 //! each participating server exactly once, whatever the number of members there.
 //!
 //! Failures: home servers go down (random outages with exponential `mtbf`/`mttr`, and scheduled
-//! ones). A client whose home server does not answer retries 2 s, 4 s, 8 s, 16 s and then gives
+//! ones; the engine's connectivity service keeps the timelines and calls back when a server is
+//! back, and when a recipient's internet returns, which lets an online client sync). A client whose home server does not answer retries 2 s, 4 s, 8 s, 16 s and then gives
 //! up (`sender_gave_up`; Element marks the event "not sent"). An origin server that cannot reach
 //! a destination keeps the destination's events in a per-destination queue and retries the way
 //! Synapse does: inside one transaction request up to `request_retries` retries spaced
@@ -40,6 +41,10 @@
 //! federated entries on one world put the same people on the same servers and see the same
 //! outages; blocking is nested (a pair blocked at share 0.1 stays blocked at 0.2). Run-time draws
 //! (latency jitter, service times, back-off jitter) use the model's own stream.
+//!
+//! Parts: `federated/placement.rs` (users on servers, the room index, blocking), `federation.rs` (Synapse's
+//! back-off and the per-destination queues); this file holds the clients, the server queues and
+//! local delivery.
 
 use std::collections::HashMap;
 
@@ -54,43 +59,14 @@ use crate::engine::{Churn, Ctx, Dest, ModelEvent, MsgId, SimRng};
 use crate::metrics::recorder::LossReason;
 use crate::observe::{NodeId, NodeKind, Visible};
 use crate::time::{SimDuration, SimTime};
-use crate::world::{RegionId, UserId, World};
+use crate::world::{RegionId, UserId};
 
-/// Bounds of the jitter factor Synapse multiplies each back-off step by
-/// (`synapse/util/retryutils.py`: `random.uniform(0.8, 1.4)`).
-pub const BACKOFF_JITTER: (f64, f64) = (0.8, 1.4);
+mod federation;
+mod placement;
 
-/// Synapse's per-destination back-off: the interval to wait after a failed transaction.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Backoff {
-    /// First interval after a failure (Synapse `destination_min_retry_interval`, 10 min).
-    pub min: SimDuration,
-    /// Growth per further failure (Synapse `destination_retry_multiplier`, 2).
-    pub multiplier: f64,
-    /// Largest interval (Synapse `destination_max_retry_interval`, 7 days).
-    pub max: SimDuration,
-}
-
-impl Backoff {
-    /// The interval after one more failure, given the current one (zero when the destination was
-    /// healthy) and a jitter factor drawn from [`BACKOFF_JITTER`]. As in Synapse's
-    /// `RetryDestinationLimiter`, the first interval is `min` without jitter; later ones are
-    /// `current × multiplier × jitter`, capped at `max`.
-    pub fn next(&self, current: SimDuration, jitter: f64) -> SimDuration {
-        if current == SimDuration::ZERO {
-            return self.min;
-        }
-        SimDuration::from_secs_f64(current.as_secs_f64() * self.multiplier * jitter).min(self.max)
-    }
-}
-
-/// Delay before the `k`-th retry (1-based) inside one federation transaction request:
-/// `min(4^k s, cap) × jitter`, Synapse's "long retry" algorithm
-/// (`synapse/http/matrixfederationclient.py`, `_send_request`).
-pub fn request_retry_delay(k: u32, cap: SimDuration, jitter: f64) -> SimDuration {
-    let base = SimDuration::from_secs_f64(4f64.powi(k.min(40) as i32)).min(cap);
-    SimDuration::from_secs_f64(base.as_secs_f64() * jitter)
-}
+pub use federation::{BACKOFF_JITTER, Backoff, request_retry_delay};
+use federation::{Pair, Queued};
+use placement::{RoomServer, unit, world_salt};
 
 /// A scheduled outage of one home server, `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,40 +157,36 @@ struct Server {
     paused: Vec<u32>,
 }
 
-/// An origin server's view of one destination it has failed to reach at least once; its
-/// waiting events are in `Federated::pair_queue` and its retry timer in `Federated::pair_timer`,
-/// under the pair's index.
-#[derive(Clone, Copy)]
-struct Pair {
-    origin: u32,
-    dest: u32,
-    /// Current back-off interval; zero while the destination is healthy.
-    interval: SimDuration,
-    /// Retries left inside the current transaction request.
-    requests_left: u32,
-}
-
-/// An event waiting in a destination queue.
-#[derive(Clone, Copy)]
-struct Queued {
-    msg: MsgId,
-    queued_at: SimTime,
-}
-
-/// The servers of one room and the range of its members on each, in `room_members`.
-#[derive(Clone, Copy)]
-struct RoomServer {
-    server: u32,
-    start: u32,
-    end: u32,
-}
-
 /// Counts and latency sums of one class of delivered copies (same-server or cross-server).
 #[derive(Default)]
 struct ClassStats {
     delivered: u64,
     latency_us: u128,
     pushed: Option<Histogram<u64>>,
+}
+
+/// Delivered copies by class, same-server and cross-server.
+#[derive(Default)]
+struct Classes {
+    same: ClassStats,
+    cross: ClassStats,
+}
+
+impl Classes {
+    /// The last hop to `r` is on its way and arrives `after` from now (see `Ctx::deliver_in`).
+    fn delivered(&mut self, ctx: &mut Ctx<'_>, home: &[u32], id: MsgId, r: UserId, pushed: bool, after: SimDuration) {
+        let m = *ctx.msg(id);
+        let same = home[m.sender as usize] == home[r as usize];
+        if ctx.deliver_in(after, id, r, if same { 2 } else { 3 }) && m.counted {
+            let latency = (ctx.now() + after).since(m.created).0;
+            let class = if same { &mut self.same } else { &mut self.cross };
+            class.delivered += 1;
+            class.latency_us += latency as u128;
+            if pushed {
+                class.pushed.get_or_insert_with(histogram).saturating_record(latency.clamp(1, MAX_TRACKED_US));
+            }
+        }
+    }
 }
 
 /// The federated delivery model.
@@ -242,8 +214,7 @@ pub struct Federated {
     /// Copies each home server stores for its offline users.
     mailbox: Mailbox,
     scratch: Vec<UserId>,
-    same: ClassStats,
-    cross: ClassStats,
+    classes: Classes,
     figures: Vec<(&'static str, f64)>,
     client_retries: u64,
     client_gave_up: u64,
@@ -286,8 +257,7 @@ impl Federated {
             pair_timer: Timers::default(),
             mailbox: Mailbox::default(),
             scratch: Vec::new(),
-            same: ClassStats::default(),
-            cross: ClassStats::default(),
+            classes: Classes::default(),
             figures: Vec::new(),
             client_retries: 0,
             client_gave_up: 0,
@@ -319,23 +289,6 @@ impl Federated {
         self.servers.iter().map(|s| s.node).collect()
     }
 
-    /// Whether servers `a` and `b` refuse each other's events.
-    pub fn blocked(&self, a: u32, b: u32) -> bool {
-        if a == b {
-            return false;
-        }
-        if self.isolated[a as usize] || self.isolated[b as usize] {
-            return true;
-        }
-        let (lo, hi) = (a.min(b), a.max(b));
-        if self.p.block_share > 0.0
-            && unit(splitmix64(self.block_salt ^ ((lo as u64) << 32 | hi as u64))) < self.p.block_share
-        {
-            return true;
-        }
-        !self.p.blocked_pairs.is_empty() && self.p.blocked_pairs.binary_search(&(lo, hi)).is_ok()
-    }
-
     #[inline]
     fn up(&self, ctx: &Ctx<'_>, s: u32) -> bool {
         ctx.node_up(self.servers[s as usize].node)
@@ -348,88 +301,6 @@ impl Federated {
             && self.up(ctx, d)
             && ctx.internet_up(self.servers[o as usize].node)
             && ctx.internet_up(self.servers[d as usize].node)
-    }
-
-    // ---- placement (init) ----
-
-    fn place_users(&mut self, world: &World, salt: u64) {
-        let n = world.users() as usize;
-        let s = self.p.servers.max(1) as usize;
-        let mut cdf = Vec::with_capacity(s);
-        let mut acc = 0.0;
-        for k in 0..s {
-            acc += ((k + 1) as f64).powf(-self.p.zipf_exponent);
-            cdf.push(acc);
-        }
-        let mut rng = SimRng::seed_from_u64(splitmix64(salt ^ TAG_PLACEMENT));
-        let mut home = vec![0u32; n];
-        for u in 0..n {
-            // Three draws per user whatever the parameters, so placements stay aligned.
-            let x: f64 = rng.random();
-            let coin: f64 = rng.random();
-            let pick: u64 = rng.random();
-            let zipf = cdf.partition_point(|&c| c <= x * acc).min(s - 1) as u32;
-            home[u] = if self.p.locality > 0.0 && coin < self.p.locality {
-                let earlier = if world.contacts.is_complete() {
-                    u
-                } else {
-                    world.contacts.of(u as u32).partition_point(|&v| (v as usize) < u)
-                };
-                if earlier == 0 {
-                    zipf
-                } else if world.contacts.is_complete() {
-                    home[(pick % earlier as u64) as usize]
-                } else {
-                    home[world.contacts.of(u as u32)[(pick % earlier as u64) as usize] as usize]
-                }
-            } else {
-                zipf
-            };
-        }
-        let mut off = vec![0u32; s + 1];
-        for &h in &home {
-            off[h as usize + 1] += 1;
-        }
-        for i in 0..s {
-            off[i + 1] += off[i];
-        }
-        let mut fill: Vec<u32> = off[..s].to_vec();
-        let mut users = vec![0 as UserId; n];
-        for (u, &h) in home.iter().enumerate() {
-            users[fill[h as usize] as usize] = u as UserId;
-            fill[h as usize] += 1;
-        }
-        self.home = home;
-        self.server_user_off = off;
-        self.server_users = users;
-    }
-
-    fn users_of(&self, s: u32) -> std::ops::Range<usize> {
-        self.server_user_off[s as usize] as usize..self.server_user_off[s as usize + 1] as usize
-    }
-
-    fn build_rooms(&mut self, world: &World) {
-        let rooms = world.rooms.len();
-        self.room_off = Vec::with_capacity(rooms + 1);
-        self.room_off.push(0);
-        let mut members: Vec<UserId> = Vec::new();
-        for r in 0..rooms as u32 {
-            members.clear();
-            members.extend_from_slice(world.rooms.members(r));
-            members.sort_by_key(|&u| (self.home[u as usize], u));
-            let base = self.room_members.len() as u32;
-            let mut i = 0;
-            while i < members.len() {
-                let server = self.home[members[i] as usize];
-                let start = i;
-                while i < members.len() && self.home[members[i] as usize] == server {
-                    i += 1;
-                }
-                self.room_servers.push(RoomServer { server, start: base + start as u32, end: base + i as u32 });
-            }
-            self.room_members.extend_from_slice(&members);
-            self.room_off.push(self.room_servers.len() as u32);
-        }
     }
 
     /// Registers each server's fault timeline with the engine: its scheduled outages and the
@@ -445,60 +316,6 @@ impl Federated {
             if churn.is_some() || !scheduled.is_empty() {
                 ctx.add_node_faults_from(self.servers[s as usize].node, &scheduled, churn, &mut rng);
             }
-        }
-    }
-
-    /// Figures of the static structure: server sizes, cross-server and blocked contact pairs.
-    fn structure_figures(&mut self, world: &World) {
-        let n = world.users() as f64;
-        let counts: Vec<u64> = (0..self.servers.len() as u32).map(|s| self.users_of(s).len() as u64).collect();
-        let largest = counts.iter().copied().max().unwrap_or(0);
-        let mut nonempty: Vec<u32> = (0..counts.len() as u32).filter(|&s| counts[s as usize] > 0).collect();
-        nonempty.sort_unstable();
-        let (mut total, mut cross, mut blocked) = (0f64, 0f64, 0f64);
-        if world.contacts.is_complete() {
-            total = n * (n - 1.0) / 2.0;
-            let same: f64 = counts.iter().map(|&c| c as f64 * (c as f64 - 1.0) / 2.0).sum();
-            cross = total - same;
-            for (i, &a) in nonempty.iter().enumerate() {
-                for &b in &nonempty[i + 1..] {
-                    if self.blocked(a, b) {
-                        blocked += counts[a as usize] as f64 * counts[b as usize] as f64;
-                    }
-                }
-            }
-        } else {
-            for u in 0..world.users() {
-                let hu = self.home[u as usize];
-                for &v in world.contacts.of(u) {
-                    if v <= u {
-                        continue;
-                    }
-                    total += 1.0;
-                    let hv = self.home[v as usize];
-                    if hu != hv {
-                        cross += 1.0;
-                        if self.blocked(hu, hv) {
-                            blocked += 1.0;
-                        }
-                    }
-                }
-            }
-        }
-        let mut blocked_server_pairs = 0u64;
-        for (i, &a) in nonempty.iter().enumerate() {
-            for &b in &nonempty[i + 1..] {
-                blocked_server_pairs += self.blocked(a, b) as u64;
-            }
-        }
-        self.figures.push(("servers", self.servers.len() as f64));
-        self.figures.push(("servers_with_users", nonempty.len() as f64));
-        self.figures.push(("largest_server_share", largest as f64 / n.max(1.0)));
-        self.figures.push(("blocked_server_pairs", blocked_server_pairs as f64));
-        self.figures.push(("defederated_servers", self.isolated.iter().filter(|&&x| x).count() as f64));
-        if total > 0.0 {
-            self.figures.push(("cross_server_contact_share", cross / total));
-            self.figures.push(("blocked_pair_share", blocked / total));
         }
     }
 
@@ -654,7 +471,7 @@ impl Federated {
             ctx.wake(r);
             self.pushes += 1;
             let d = ctx.latency(server, r);
-            self.delivered(ctx, id, r, true, d);
+            self.classes.delivered(ctx, &self.home, id, r, true, d);
         } else {
             self.mailbox.store(ctx.now(), id, r);
         }
@@ -667,206 +484,10 @@ impl Federated {
             return;
         }
         let server = self.servers[s as usize].node;
-        ctx.overhead_hop(r, server, self.p.request_bytes);
-        let request = ctx.latency(r, server);
-        let mut fetch = self.mailbox.fetch(r, request);
-        while let Some(id) = self.mailbox.next(ctx, &mut fetch) {
-            let bytes = ctx.msg(id).size;
-            ctx.hop(id, server, r, bytes, Visible::BOTH, Some(r));
-            self.fetched += 1;
-            let d = request + ctx.latency(server, r);
-            self.delivered(ctx, id, r, false, d);
-        }
-    }
-
-    /// The last hop to `r` is on its way and arrives `after` from now (see `Ctx::deliver_in`).
-    fn delivered(&mut self, ctx: &mut Ctx<'_>, id: MsgId, r: UserId, pushed: bool, after: SimDuration) {
-        let m = *ctx.msg(id);
-        let same = self.home[m.sender as usize] == self.home[r as usize];
-        if ctx.deliver_in(after, id, r, if same { 2 } else { 3 }) && m.counted {
-            let latency = (ctx.now() + after).since(m.created).0;
-            let class = if same { &mut self.same } else { &mut self.cross };
-            class.delivered += 1;
-            class.latency_us += latency as u128;
-            if pushed {
-                class.pushed.get_or_insert_with(histogram).saturating_record(latency.clamp(1, MAX_TRACKED_US));
-            }
-        }
-    }
-
-    // ---- federation ----
-
-    fn pair_of(&self, o: u32, d: u32) -> Option<u32> {
-        if !self.has_pairs[o as usize] {
-            return None;
-        }
-        self.pair_index.get(&((o as u64) << 32 | d as u64)).copied()
-    }
-
-    fn pair_or_create(&mut self, o: u32, d: u32) -> u32 {
-        if let Some(p) = self.pair_of(o, d) {
-            return p;
-        }
-        let p = self.pairs.len() as u32;
-        self.pairs.push(Pair {
-            origin: o,
-            dest: d,
-            interval: SimDuration::ZERO,
-            requests_left: self.p.request_retries,
+        let (home, classes) = (&self.home, &mut self.classes);
+        self.fetched += self.mailbox.sync(ctx, r, server, self.p.request_bytes, |ctx, id, after| {
+            classes.delivered(ctx, home, id, r, false, after);
         });
-        self.pair_queue.add_key();
-        self.pair_timer.add_key();
-        self.pair_index.insert((o as u64) << 32 | d as u64, p);
-        self.has_pairs[o as usize] = true;
-        p
-    }
-
-    /// Origin `o` has event `id` for destination `d`.
-    fn federate(&mut self, ctx: &mut Ctx<'_>, id: MsgId, o: u32, d: u32) {
-        if self.blocked(o, d) {
-            self.fed_blocked_events += 1;
-            self.lose_at(ctx, d, id, LossReason::FederationBlocked);
-            return;
-        }
-        if let Some(p) = self.pair_of(o, d)
-            && !self.pair_queue.is_empty(p)
-        {
-            // A transaction to `d` is already waiting: queue behind it.
-            self.enqueue_pair(ctx, p, id);
-            return;
-        }
-        if self.reachable(ctx, o, d) {
-            self.send_fed(ctx, id, o, d);
-        } else {
-            let p = self.pair_or_create(o, d);
-            self.enqueue_pair(ctx, p, id);
-            self.attempt(ctx, p);
-        }
-    }
-
-    fn send_fed(&mut self, ctx: &mut Ctx<'_>, id: MsgId, o: u32, d: u32) {
-        let (from, to) = (self.servers[o as usize].node, self.servers[d as usize].node);
-        let m = *ctx.msg(id);
-        let recipient = match m.dest {
-            Dest::User(r) => Some(r),
-            Dest::Room(_) => None,
-        };
-        ctx.hop(id, from, to, m.size, Visible::BOTH, recipient);
-        self.fed_transmissions += 1;
-        let lat = ctx.latency(from, to);
-        ctx.schedule_in(lat, ModelEvent::for_msg(FED_ARRIVE, id, d));
-    }
-
-    fn fed_arrive(&mut self, ctx: &mut Ctx<'_>, id: MsgId, d: u32) {
-        if !ctx.is_live(id) {
-            return;
-        }
-        let o = self.home[ctx.msg(id).sender as usize];
-        if !self.reachable(ctx, o, d) {
-            // The destination went down while the transaction was on its way: the origin keeps
-            // the event and retries.
-            let p = self.pair_or_create(o, d);
-            self.enqueue_pair(ctx, p, id);
-            if !self.pair_timer.is_armed(p) {
-                self.attempt(ctx, p);
-            }
-            return;
-        }
-        if self.p.wake_on_inbound {
-            self.inbound(ctx, d, o);
-        }
-        self.enqueue(ctx, d, id);
-    }
-
-    fn enqueue_pair(&mut self, ctx: &mut Ctx<'_>, p: u32, id: MsgId) {
-        self.fed_queued += 1;
-        self.pair_queue.push(p, Queued { msg: id, queued_at: ctx.now() });
-    }
-
-    /// One transaction attempt from a pair's origin to its destination.
-    fn attempt(&mut self, ctx: &mut Ctx<'_>, p: u32) {
-        let Pair { origin: o, dest: d, .. } = self.pairs[p as usize];
-        if !self.up(ctx, o) {
-            // A server that is down runs no timers: it resumes this queue when it is back.
-            self.pair_timer.cancel(p);
-            self.servers[o as usize].paused.push(p);
-            return;
-        }
-        if self.reachable(ctx, o, d) {
-            self.pair_succeeded(ctx, p);
-            return;
-        }
-        self.fed_failed_attempts += 1;
-        let jitter = ctx.rng().random_range(BACKOFF_JITTER.0..BACKOFF_JITTER.1);
-        let max_requests = self.p.request_retries;
-        let pr = &mut self.pairs[p as usize];
-        let delay = if pr.requests_left > 0 {
-            let k = max_requests - pr.requests_left + 1;
-            pr.requests_left -= 1;
-            request_retry_delay(k, self.p.request_retry_cap, jitter)
-        } else {
-            self.fed_failed_transactions += 1;
-            pr.interval = self.p.backoff.next(pr.interval, jitter);
-            pr.requests_left = max_requests;
-            self.max_interval = self.max_interval.max(pr.interval);
-            pr.interval
-        };
-        let generation = self.pair_timer.arm(p);
-        ctx.schedule_in(delay, ModelEvent { kind: PAIR_TIMER, a: p, b: generation, c: 0 });
-    }
-
-    /// The destination answered: the back-off is cleared and every waiting event goes out.
-    fn pair_succeeded(&mut self, ctx: &mut Ctx<'_>, p: u32) {
-        let (o, d) = (self.pairs[p as usize].origin, self.pairs[p as usize].dest);
-        let recovered = ctx.node_up_since(self.servers[d as usize].node);
-        let counted_from = ctx.window().warmup_end;
-        let now = ctx.now();
-        {
-            let pr = &mut self.pairs[p as usize];
-            pr.interval = SimDuration::ZERO;
-            pr.requests_left = self.p.request_retries;
-        }
-        let mut chain = self.pair_queue.detach(p);
-        while let Some(q) = self.pair_queue.pop(&mut chain) {
-            if ctx.is_live(q.msg) {
-                if ctx.msg(q.msg).counted && q.queued_at >= counted_from {
-                    self.fed_flushed += 1;
-                    self.fed_queue_wait_us += now.since(q.queued_at).0 as u128;
-                    if recovered > q.queued_at {
-                        self.fed_after_recovery_n += 1;
-                        self.fed_after_recovery_us += now.since(recovered).0 as u128;
-                    }
-                }
-                self.send_fed(ctx, q.msg, o, d);
-            }
-        }
-    }
-
-    fn pair_timer_fired(&mut self, ctx: &mut Ctx<'_>, p: u32, generation: u32) {
-        if !self.pair_timer.fire(p, generation) {
-            return;
-        }
-        if !self.pair_queue.is_empty(p) {
-            self.attempt(ctx, p);
-        }
-    }
-
-    /// Server `at` received a signed request from `from`: if `at` was backing off from `from`,
-    /// Synapse marks `from` as up and wakes its queue (`Authenticator.reset_retry_timings`).
-    fn inbound(&mut self, ctx: &mut Ctx<'_>, at: u32, from: u32) {
-        let Some(p) = self.pair_of(at, from) else { return };
-        let retries = self.p.request_retries;
-        let pr = &mut self.pairs[p as usize];
-        if !(self.pair_timer.is_armed(p) || pr.interval > SimDuration::ZERO) {
-            return;
-        }
-        pr.interval = SimDuration::ZERO;
-        pr.requests_left = retries;
-        self.pair_timer.cancel(p);
-        self.fed_inbound_resets += 1;
-        if !self.pair_queue.is_empty(p) {
-            self.attempt(ctx, p);
-        }
     }
 
     // ---- outages ----
@@ -913,25 +534,6 @@ impl Federated {
 
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_TRACKED_US, 3).expect("valid histogram bounds")
-}
-
-/// A 64-bit hash to a uniform number in [0, 1).
-#[inline]
-fn unit(h: u64) -> f64 {
-    (h >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-/// A fingerprint of the world (who lives where, how many contacts, who is always online): the
-/// same world always gives the same value, another seed almost surely another.
-fn world_salt(world: &World) -> u64 {
-    let mut h = splitmix64(world.users() as u64 ^ 0x6665_6465_7261_7465);
-    for u in 0..world.users() {
-        let word = (world.user_region[u as usize] as u64) << 40
-            | (world.always_online[u as usize] as u64) << 39
-            | world.contacts.degree(u) as u64;
-        h = splitmix64(h ^ word);
-    }
-    h ^ world.contacts.edge_count() ^ (world.rooms.len() as u64) << 48
 }
 
 impl DeliveryModel for Federated {
@@ -1057,7 +659,7 @@ impl DeliveryModel for Federated {
         for &(k, v) in &self.figures {
             f.insert(k.into(), v);
         }
-        for (name, c) in [("same_server", &self.same), ("cross_server", &self.cross)] {
+        for (name, c) in [("same_server", &self.classes.same), ("cross_server", &self.classes.cross)] {
             f.insert(format!("{name}_delivered"), c.delivered as f64);
             if c.delivered > 0 {
                 f.insert(format!("{name}_mean_latency_ms"), c.latency_us as f64 / c.delivered as f64 / 1e3);
@@ -1108,88 +710,5 @@ impl DeliveryModel for Federated {
             downtime as f64 / (end.0.max(1) as f64 * self.servers.len().max(1) as f64),
         );
         report
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::rng::{Purpose, stream};
-
-    fn synapse() -> Backoff {
-        Backoff { min: SimDuration::from_secs(600), multiplier: 2.0, max: SimDuration::from_secs(7 * 86_400) }
-    }
-
-    #[test]
-    fn first_interval_is_the_minimum_without_jitter() {
-        let b = synapse();
-        assert_eq!(b.next(SimDuration::ZERO, 0.8), SimDuration::from_secs(600));
-        assert_eq!(b.next(SimDuration::ZERO, 1.4), SimDuration::from_secs(600));
-    }
-
-    #[test]
-    fn each_step_multiplies_within_the_jitter_bounds_and_stops_at_the_cap() {
-        let b = synapse();
-        let mut rng = stream(7, Purpose::Model, 0);
-        for _ in 0..200 {
-            let mut current = SimDuration::ZERO;
-            let mut steps = 0;
-            loop {
-                let jitter = rng.random_range(BACKOFF_JITTER.0..BACKOFF_JITTER.1);
-                let next = b.next(current, jitter);
-                if current == SimDuration::ZERO {
-                    assert_eq!(next, b.min);
-                } else {
-                    let lo = (current.as_secs_f64() * b.multiplier * BACKOFF_JITTER.0).min(b.max.as_secs_f64());
-                    let hi = (current.as_secs_f64() * b.multiplier * BACKOFF_JITTER.1).min(b.max.as_secs_f64());
-                    let got = next.as_secs_f64();
-                    assert!(got >= lo - 1e-6 && got <= hi + 1e-6, "{got} outside [{lo}, {hi}] after {current}");
-                    assert!(next > current || next == b.max, "back-off did not grow: {current} -> {next}");
-                }
-                assert!(next <= b.max);
-                if next == b.max {
-                    break;
-                }
-                current = next;
-                steps += 1;
-                assert!(steps < 40, "never reached the cap");
-            }
-            // 10 min to 7 days is a factor 1008: between log_2.8 and log_1.6 of it steps.
-            assert!((6..=15).contains(&steps), "{steps} steps to the cap");
-        }
-    }
-
-    #[test]
-    fn jitter_extremes_give_the_extreme_sequences() {
-        let b = synapse();
-        let mut low = vec![b.next(SimDuration::ZERO, 0.8)];
-        let mut high = vec![b.next(SimDuration::ZERO, 1.4)];
-        for _ in 0..3 {
-            low.push(b.next(*low.last().unwrap(), 0.8));
-            high.push(b.next(*high.last().unwrap(), 1.4));
-        }
-        let mins = |v: &[SimDuration]| v.iter().map(|d| d.as_secs_f64() / 60.0).collect::<Vec<_>>();
-        let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
-        assert!(close(&mins(&low), &[10.0, 16.0, 25.6, 40.96]), "{:?}", mins(&low));
-        assert!(close(&mins(&high), &[10.0, 28.0, 78.4, 219.52]), "{:?}", mins(&high));
-    }
-
-    #[test]
-    fn request_retries_follow_synapse_long_retry_delays() {
-        let cap = SimDuration::from_secs(60);
-        let expect = [4.0, 16.0, 60.0, 60.0, 60.0];
-        for (k, e) in (1..=5).zip(expect) {
-            assert_eq!(request_retry_delay(k, cap, 1.0).as_secs_f64(), e);
-            assert!((request_retry_delay(k, cap, 0.8).as_secs_f64() - 0.8 * e).abs() < 1e-6);
-            assert!((request_retry_delay(k, cap, 1.4).as_secs_f64() - 1.4 * e).abs() < 1e-6);
-        }
-    }
-
-    #[test]
-    fn unit_hash_is_uniform_enough() {
-        let n = 100_000u64;
-        let below: u64 = (0..n).filter(|&i| unit(splitmix64(i)) < 0.3).count() as u64;
-        // Binomial(1e5, 0.3): sd ≈ 145; 5 sd.
-        assert!((below as f64 - 30_000.0).abs() < 725.0, "{below}");
     }
 }

@@ -47,7 +47,8 @@
 //! DEFAULTS.md §6; docs/arch/mixnet.md.
 //!
 //! Simplifications, documented in docs/arch/mixnet.md: mixes and providers never fail and have no
-//! queue; regional internet outages affect clients only; packets arriving at a provider while a
+//! queue; regional internet outages affect clients only (the engine tells a client when its internet
+//! returns: an unpaced queue leaves, the next pull fetches); packets arriving at a provider while a
 //! pull's request is on its way wait for the next pull; returned loops do not push real packets
 //! out of a full pull; acknowledgements and retransmissions are not modelled.
 
@@ -406,11 +407,10 @@ impl Mixnet {
         }
     }
 
-    /// Without pacing: everything queued leaves at once, or when the client's internet is back.
+    /// Without pacing: everything queued leaves at once, or when the client's internet is back
+    /// (`on_connectivity`).
     fn flush(&mut self, ctx: &mut Ctx<'_>, u: UserId) {
         if !ctx.internet_up(u) {
-            let back = Self::internet_back(ctx, u).max(ctx.now() + SimDuration(1));
-            ctx.schedule_at(back, ModelEvent { kind: SLOT, a: u, b: self.slot_gen[u as usize], c: 0 });
             return;
         }
         while let Some(pk) = self.queue.pop_front(&self.pool, u) {
@@ -551,12 +551,7 @@ impl Mixnet {
             self.next_pull[u as usize] = SimTime::NEVER;
         }
         if !ctx.internet_up(u) {
-            if !simulated && !self.store.is_empty(u) {
-                // The pulls during the outage fail; the first one after it fetches.
-                let back = Self::internet_back(ctx, u).max(now + SimDuration(1));
-                let at = next_poll(ctx.online_since(u), self.p.pull_interval, back);
-                self.ensure_pull(ctx, u, at);
-            }
+            // The pulls during the outage fail; the first one after it fetches (`on_connectivity`).
             return;
         }
         let provider = self.providers[self.provider_of[u as usize] as usize];
@@ -567,22 +562,6 @@ impl Mixnet {
         let lat = ctx.latency(u, provider);
         let c = lat.0.min(u32::MAX as u64) as u32;
         ctx.schedule_at(now + SimDuration(c as u64), ModelEvent { kind: ANSWER, a: u, b: 0, c });
-    }
-
-    /// When the internet outages covering `node`'s region now are all over.
-    fn internet_back(ctx: &Ctx<'_>, node: NodeId) -> SimTime {
-        let region = ctx.region_of(node);
-        let mut t = ctx.now();
-        while let Some(o) = ctx
-            .world()
-            .params
-            .internet_outages
-            .iter()
-            .find(|o| o.region.is_none_or(|r| r == region) && o.start <= t && t < o.end)
-        {
-            t = o.end;
-        }
-        t
     }
 
     /// The provider answers a pull that left the client `request_us` ago: up to `max_retrieve`
@@ -920,6 +899,21 @@ impl DeliveryModel for Mixnet {
     fn on_online(&mut self, ctx: &mut Ctx<'_>, user: UserId) {
         ctx.connect(user);
         self.start_client(ctx, user);
+    }
+
+    /// The client's internet is back: without pacing its queue leaves at once; in the counted
+    /// pull mode its first pull on the grid after now fetches what the provider stored.
+    fn on_connectivity(&mut self, ctx: &mut Ctx<'_>, user: UserId, connected: bool) {
+        if !connected || !ctx.is_online(user) {
+            return;
+        }
+        if !self.paced() && !self.queue.is_empty(user) {
+            self.flush(ctx, user);
+        }
+        if !self.p.cover_observations.pulls_simulated() && !self.store.is_empty(user) {
+            let at = next_poll(ctx.online_since(user), self.p.pull_interval, ctx.now());
+            self.ensure_pull(ctx, user, at);
+        }
     }
 
     fn on_offline(&mut self, ctx: &mut Ctx<'_>, user: UserId) {

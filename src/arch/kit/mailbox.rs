@@ -12,12 +12,14 @@
 //! store(now, msg, r)            … the copy waits in r's list
 //! let mut f = fetch(r, request) … r asks; `request` is how long the request takes to arrive
 //! while let Some(msg) = next(ctx, &mut f) { hop + deliver }   expired copies are lost on the way
+//! sync(ctx, r, server, bytes, settle) … the same, with the request and copy hops made here
 //! expire_at_end(ctx)            … in `finish`: what outlived its retention by the end is lost
 //! ```
 
 use super::lists::{Chain, KeyedLists};
 use crate::engine::{Ctx, MsgId};
 use crate::metrics::recorder::LossReason;
+use crate::observe::{NodeId, Visible};
 use crate::time::{SimDuration, SimTime};
 use crate::world::UserId;
 
@@ -94,6 +96,33 @@ impl Mailbox {
             }
         }
         None
+    }
+
+    /// `recipient` syncs with the store at `server`: its request (`request_bytes` of overhead)
+    /// goes up, then every stored copy still within its retention comes down in FIFO order, one
+    /// hop each, and `settle(ctx, msg, after)` settles it, arriving `after` from now (the
+    /// request's latency plus the copy's own). Returns how many copies came down. The model
+    /// decides when a recipient may sync (its store up, its internet on).
+    pub fn sync(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        recipient: UserId,
+        server: NodeId,
+        request_bytes: u32,
+        mut settle: impl FnMut(&mut Ctx<'_>, MsgId, SimDuration),
+    ) -> u64 {
+        ctx.overhead_hop(recipient, server, request_bytes);
+        let request = ctx.latency(recipient, server);
+        let mut fetch = self.fetch(recipient, request);
+        let mut n = 0;
+        while let Some(id) = self.next(ctx, &mut fetch) {
+            let bytes = ctx.msg(id).size;
+            ctx.hop(id, server, recipient, bytes, Visible::BOTH, Some(recipient));
+            n += 1;
+            let after = request + ctx.latency(server, recipient);
+            settle(ctx, id, after);
+        }
+        n
     }
 
     /// The end of the run: copies whose retention ran out by then are lost (not in flight);
