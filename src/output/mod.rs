@@ -10,6 +10,7 @@ pub mod csv;
 pub mod destination;
 pub mod json;
 pub mod report;
+pub mod names;
 pub mod table;
 
 use std::path::{Path, PathBuf};
