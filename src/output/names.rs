@@ -157,7 +157,7 @@ pub fn display_name(metric: &str) -> String {
         return words(figure.strip_suffix("_ms").unwrap_or(figure));
     }
     if let Some(rest) = metric.strip_prefix("model.servers.").or_else(|| metric.strip_prefix("exposure."))
-        && let Some((who, field)) = rest.rsplit_once('.').map(|(w, f)| (w, f))
+        && let Some((who, field)) = rest.rsplit_once('.')
     {
         // The label may hold dots only as `_` (tidy.csv replaces them), so the last segment is
         // the field unless the field has a section (`pair.learned`): take known sections whole.
@@ -189,10 +189,9 @@ pub fn axis_unit(metric: &str, max: f64) -> (f64, &'static str) {
             .into_iter()
             .find(|(d, _)| max >= 2.0 * d)
             .unwrap_or((1.0, "s")),
-        Measure::Bytes => [(1e9, "GB"), (1e6, "MB"), (1e3, "KB")]
-            .into_iter()
-            .find(|(d, _)| max >= *d)
-            .unwrap_or((1.0, "B")),
+        Measure::Bytes => {
+            [(1e9, "GB"), (1e6, "MB"), (1e3, "KB")].into_iter().find(|(d, _)| max >= *d).unwrap_or((1.0, "B"))
+        }
         Measure::Plain => (1.0, ""),
     }
 }

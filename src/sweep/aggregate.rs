@@ -121,11 +121,9 @@ impl Stats {
                     ..plain
                 }
             }
-            MetricKind::Positive if values.iter().all(|v| *v >= 0.0) => Stats {
-                ci_low: plain.ci_low.map(|l| l.max(0.0)),
-                method: Some(Method::TClamped),
-                ..plain
-            },
+            MetricKind::Positive if values.iter().all(|v| *v >= 0.0) => {
+                Stats { ci_low: plain.ci_low.map(|l| l.max(0.0)), method: Some(Method::TClamped), ..plain }
+            }
             _ => plain,
         }
     }

@@ -118,8 +118,7 @@ pub fn sweep_charts(plan: &Plan, aggs: &[Aggregate]) -> (Vec<SweepChart>, Vec<St
                         .collect(),
                 })
                 .collect();
-            let mut caption =
-                format!("{} against {}", crate::output::names::display_name(metric), first.key);
+            let mut caption = format!("{} against {}", crate::output::names::display_name(metric), first.key);
             if !fixed.is_empty() {
                 caption.push_str(&format!(" ({})", fixed.join(", ")));
             }

@@ -182,7 +182,9 @@ pub fn terminal_summary(plan: &Plan, aggs: &[Aggregate]) -> String {
     for point in 0..plan.points() {
         let mut row: Vec<String> = plan.values_at(point).iter().map(|x| x.to_string()).collect();
         for a in 0..plan.archs.len() {
-            row.push(estimate(metric, by_key.get(&(point, a, metric.as_str())).copied()).unwrap_or_else(|| "n/a".into()));
+            row.push(
+                estimate(metric, by_key.get(&(point, a, metric.as_str())).copied()).unwrap_or_else(|| "n/a".into()),
+            );
         }
         rows.push(row);
     }
