@@ -127,14 +127,13 @@ impl CopySink for TraceWriter {
         };
         let l = &mut self.line;
         l.clear();
-        let second = SimDuration::from_secs(1).0 as f64;
         let _ = write!(l, "{},{},", self.arch, c.message);
         if let Some(r) = c.recipient {
             let _ = write!(l, "{r}");
         }
-        let _ = write!(l, ",{},{outcome},{reason},", c.sent.0 as f64 / second);
+        let _ = write!(l, ",{},{outcome},{reason},", c.sent.as_secs_f64());
         if c.outcome == Outcome::Delivered {
-            let _ = write!(l, "{}", c.at.since(c.sent).0 as f64 / second * 1e3);
+            let _ = write!(l, "{}", c.at.since(c.sent).as_millis_f64());
         }
         let _ = write!(l, ",{},", c.hops);
         if let Some(o) = c.online_at_send {

@@ -219,10 +219,17 @@ fn compare_csv(rows: &[Difference]) -> String {
     String::from_utf8(w.into_inner().expect("flush to memory")).expect("CSV of UTF-8 fields is UTF-8")
 }
 
-/// A difference as the tables write the metric, signed: "+1.2 s", "−3.0%" (points for shares).
+/// A difference as the tables write the metric, signed: "+1.2 s"; a share's in percentage
+/// points ("−3.0 pp"), since a difference of shares is not a share of anything.
 fn signed(metric: &str, d: f64) -> String {
     let sign = if d < 0.0 { "−" } else { "+" };
-    format!("{sign}{}", format_value(metric, d.abs()))
+    let text = format_value(metric, d.abs());
+    match text.strip_suffix('%') {
+        Some(points) if crate::output::names::kind(metric) == crate::output::names::MetricKind::Share => {
+            format!("{sign}{points} pp")
+        }
+        _ => format!("{sign}{text}"),
+    }
 }
 
 /// The main figures' differences as text: per architecture, "name: A → B (difference [interval])".
@@ -261,18 +268,19 @@ pub fn compare(a: &Path, b: &Path, out: &Path) -> Result<Compared, SweepError> {
     let (sa, sb) = (read_side(a)?, read_side(b)?);
     let shared: Vec<&String> = sa.archs.iter().filter(|x| sb.archs.contains(x)).collect();
     if shared.is_empty() {
-        return Err(SweepError::Spec {
-            arg: format!("{} {}", a.display(), b.display()),
-            message: format!(
-                "the folders share no architecture ({} against {}); compare runs of the same architectures",
-                sa.archs.join(", "),
-                sb.archs.join(", ")
+        return Err(bad(
+            b,
+            format!(
+                "shares no architecture with {} ({} against {}); compare runs of the same architectures",
+                a.display(),
+                sb.archs.join(", "),
+                sa.archs.join(", ")
             ),
-        });
+        ));
     }
     if sa.archs != sb.archs {
-        return Err(SweepError::Spec {
-            arg: format!("{} {}", a.display(), b.display()),
+        return Err(SweepError::Folder {
+            path: b.to_path_buf(),
             message: format!(
                 "different architectures ({} against {}); rerun one with --arch to keep the same ones",
                 sa.archs.join(", "),
@@ -343,5 +351,11 @@ mod tests {
         let (lo, hi) = welch((5, 10.0, 1.0), (5, 12.0, 2.0)).unwrap();
         assert!((hi - lo - 2.0 * 2.5706 * 1.0).abs() < 1e-3 && ((lo + hi) / 2.0 - 2.0).abs() < 1e-12, "{lo} {hi}");
         assert_eq!(welch((1, 1.0, 0.0), (5, 1.0, 1.0)), None);
+    }
+
+    #[test]
+    fn differences_of_shares_are_in_points() {
+        assert_eq!(signed("delivery_ratio", -0.03), "−3.0 pp");
+        assert_eq!(signed("latency.p50_ms", 1500.0), "+1.5 s");
     }
 }
