@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Cli, Command, RunArgs, SweepArgs};
 use crate::engine::SimError;
-use crate::output::{OutputError, RUN_FOLDER, Staging, table, write_run_into};
+use crate::output::{OutputError, RUN_FOLDER, Staging, table};
 use crate::run::{RunResults, entries, run};
 use crate::scenario::{self, Scenario, ScenarioError, builtin, claims, presets};
 use crate::sweep::SweepError;
@@ -151,6 +151,18 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
             }
             Ok(())
         }
+        Some(Command::Compare { a, b, out, quiet }) => {
+            let name =
+                |p: &std::path::Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let out =
+                out.unwrap_or_else(|| PathBuf::from("netarch-out").join(format!("compare-{}-{}", name(&a), name(&b))));
+            let done = crate::sweep::compare::compare(&a, &b, &out)?;
+            if !quiet {
+                out!("{}", done.text);
+                out!("wrote {}/ (compare.csv, latency-cdf-compare.svg, report.html)\n", done.folder.display());
+            }
+            Ok(())
+        }
         Some(Command::Schema) => {
             let schema = schemars::schema_for!(scenario::schema::RawScenario);
             out!("{}\n", serde_json::to_string_pretty(&schema).expect("schema serialises"));
@@ -178,6 +190,7 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
         sets.push(format!("seed={seed}"));
     }
     let mut s = load(&args.scenario, &sets)?;
+    let file_archs: Vec<String> = s.archs.iter().map(|a| a.name.clone()).collect();
     if let Some(missing) = args.archs.iter().find(|a| !s.archs.iter().any(|x| &x.name == *a)) {
         return Err(SweepError::Spec {
             arg: format!("--arch {missing}"),
@@ -197,9 +210,27 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
     scenario::admit(&s, 1.0, args.allow_large)?;
     let dest = args.out.clone().unwrap_or_else(|| PathBuf::from("netarch-out").join(s.name()));
     // Before simulating: a destination that may not be replaced or cannot be written fails now.
+    if args.trace && args.replicates > 1 {
+        let message = "a trace follows one run; drop --replicates (or trace one replicate with --seed)".into();
+        return Err(SweepError::Spec { arg: "--trace".into(), message }.into());
+    }
+    if args.replicates == 0 {
+        let message = "at least one replicate is needed".into();
+        return Err(SweepError::Spec { arg: "--replicates 0".into(), message }.into());
+    }
     let staging = Staging::new(&dest, &RUN_FOLDER)?;
-    let results = run_with_progress(&s, args.quiet)?;
-    let folder = write_run_into(staging, &s, &results, &reproduce_command(&args, &s))?;
+    if args.replicates > 1 {
+        return run_replicates(&args, &s, file_archs, staging);
+    }
+    let (results, extra) = if args.trace {
+        crate::output::trace::traced_run(&s, staging.dir(), &|_, _| {}).map_err(|f| match f {
+            crate::output::trace::TraceFailure::Sim(e) => AppError::Sim(e),
+            crate::output::trace::TraceFailure::Io(e) => AppError::Output(e),
+        })?
+    } else {
+        (run_with_progress(&s, args.quiet)?, Vec::new())
+    };
+    let folder = crate::output::write_run_with(staging, &s, &results, &reproduce_command(&args, &s), &extra)?;
     if !args.quiet {
         let width = table::terminal_width();
         out!("{}\n", table::wrap(&format!("{} (seed {}): {}", s.name(), s.seed(), s.raw.title), width));
@@ -212,6 +243,36 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
         // exposure.csv is written only when the scenario declares adversaries.
         let exposure = if folder.join("exposure.csv").is_file() { ", exposure.csv" } else { "" };
         out!("  data     {} (everything), summary.csv, latency.csv{exposure}\n", folder.join("results.json").display());
+        if args.trace {
+            out!("  trace    messages.csv (one row per copy), timeseries.csv, deliveries-over-time.svg\n");
+        }
+    }
+    Ok(())
+}
+
+/// `netarch run --replicates N`: the replicates run as a sweep's point, replicate 0's usual files
+/// and the replicates' tables in one folder, the table with intervals on the terminal.
+fn run_replicates(args: &RunArgs, s: &Scenario, file_archs: Vec<String>, staging: Staging) -> Result<(), AppError> {
+    use crate::sweep::replicates;
+    let plan = replicates::plan(s, &args.scenario, &args.sets, file_archs, !args.archs.is_empty(), args.replicates);
+    let results = replicates::run_all(s, &plan, args.jobs.unwrap_or(0))?;
+    let first = replicates::replicate_scenario(s, &plan, 0);
+    let (extra, aggs) = replicates::files(&plan, &results);
+    let command = reproduce_command(args, &first);
+    let folder = crate::output::write_run_with(staging, &first, &results[0], &command, &extra)?;
+    if !args.quiet {
+        let width = table::terminal_width();
+        out!("{}\n", table::wrap(&format!("{}: {}", s.name(), s.raw.title), width));
+        out!("{}\n", replicates::terminal_table(&plan, &aggs, width));
+        out!("wrote {}/ (replicate 0's files: {command})\n", folder.display());
+        out!(
+            "  replicates  {}, {}, {}\n",
+            replicates::files::AGGREGATE,
+            replicates::files::TIDY,
+            replicates::files::PLAN
+        );
+        out!("  charts      {}\n", folder.join(replicates::files::BAND_CHART).display());
+        out!("  report      {}\n", folder.join("report.html").display());
     }
     Ok(())
 }

@@ -64,6 +64,20 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Compare two run folders (with or without replicates): differences per architecture and
+    /// metric (with intervals when both have replicates), overlaid CDFs, report.html.
+    Compare {
+        /// The first run folder (A).
+        a: PathBuf,
+        /// The second run folder (B); differences are B − A.
+        b: PathBuf,
+        /// Folder to write (default: ./netarch-out/compare-<A's name>-<B's name>).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
     /// Print shell completions.
@@ -101,6 +115,17 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run N replicates, each with its own seed derived from the scenario's (as a sweep's point):
+    /// adds tidy.csv, aggregate.csv and a CDF band to the folder (docs/outputs.md).
+    #[arg(long, short = 'r', value_name = "N", default_value_t = 1)]
+    pub replicates: u32,
+    /// Write a trace: messages.csv (one row per recipient copy), timeseries.csv and a chart of
+    /// deliveries over time (docs/outputs.md).
+    #[arg(long)]
+    pub trace: bool,
+    /// Replicates at once (default: one per core); the results are the same whatever the number.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 impl Default for RunArgs {
@@ -114,6 +139,9 @@ impl Default for RunArgs {
             no_adversaries: false,
             allow_large: false,
             quiet: false,
+            replicates: 1,
+            jobs: None,
+            trace: false,
         }
     }
 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::arch::DeliveryModel;
 use crate::engine::{RunConfig, Sim, SimError};
 use crate::metrics::summary::{ArchSummary, CdfPoint, cdf};
+use crate::metrics::trace::CopySink;
 use crate::observe::ObservationSink;
 use crate::observe::exposure::ExposureAnalysis;
 use crate::scenario::Scenario;
@@ -91,9 +92,27 @@ pub fn run_on(
     entries: Vec<Entry>,
     progress: &(dyn Fn(usize, f64) + Sync),
 ) -> Result<RunResults, SimError> {
+    run_with_copy_sinks(world, s, entries, Vec::new(), progress)
+}
+
+/// [`run_on`], handing entry i's copies to `copy_sinks[i]` as they settle (`--trace`); entries
+/// beyond the sinks given run without one.
+pub fn run_with_copy_sinks(
+    world: &World,
+    s: &Scenario,
+    entries: Vec<Entry>,
+    copy_sinks: Vec<&mut (dyn CopySink + Send)>,
+    progress: &(dyn Fn(usize, f64) + Sync),
+) -> Result<RunResults, SimError> {
+    let mut copy_sinks = copy_sinks.into_iter();
+    let items: Vec<(Entry, Option<&mut (dyn CopySink + Send)>)> =
+        entries.into_iter().map(|e| (e, copy_sinks.next())).collect();
     let window = s.window;
     let device_hours = world.users() as f64 * window.run_end.since(window.warmup_end).as_secs_f64() / 3600.0;
-    let run_one = |i: usize, e: &mut Entry| -> Result<(ArchSummary, Cdfs), SimError> {
+    let run_one = |i: usize,
+                   item: &mut (Entry, Option<&mut (dyn CopySink + Send)>)|
+     -> Result<(ArchSummary, Cdfs), SimError> {
+        let (e, copies) = item;
         let cfg = RunConfig { seed: s.seed(), arch_index: i as u64, window, deadline: s.deadline };
         // The exposure analysis is one observation sink holding every adversary; without
         // adversaries there is no sink and hops cost nothing extra.
@@ -102,7 +121,10 @@ pub fn run_on(
             Some(x) => vec![x],
             None => Vec::new(),
         };
-        let sim = Sim::new(world, e.model.as_mut(), cfg, sinks);
+        let mut sim = Sim::new(world, e.model.as_mut(), cfg, sinks);
+        if let Some(c) = copies.as_deref_mut() {
+            sim = sim.with_copy_sink(c);
+        }
         let out = sim.run(&mut |share| progress(i, share))?;
         progress(i, 1.0);
         let mut summary = ArchSummary::from_run(&e.name, &e.kind, &out, device_hours);
@@ -114,7 +136,7 @@ pub fn run_on(
         };
         Ok((summary, cdfs))
     };
-    let outputs = longest_first(entries, |e| e.model.work_per_message(), run_one);
+    let outputs = longest_first(items, |(e, _)| e.model.work_per_message(), run_one);
     let mut archs = Vec::new();
     let mut cdfs = Vec::new();
     for o in outputs {

@@ -18,6 +18,7 @@ use rand_distr::{Distribution, Exp};
 
 use crate::arch::{DeliveryModel, ModelReport};
 use crate::metrics::recorder::{LossReason, Recorder, Window};
+use crate::metrics::trace::{CopyRecord, CopySink, Outcome};
 use crate::observe::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink, Truth, VisibilityTally, Visible};
 use crate::time::{SimDuration, SimTime};
 use crate::world::{RegionId, UserId, World};
@@ -145,6 +146,8 @@ pub struct Ctx<'w> {
     conn: Connectivity,
     seed: u64,
     arch_index: u64,
+    /// Receives every copy as it is settled (`netarch run --trace`), if any.
+    copies: Option<&'w mut dyn CopySink>,
 }
 
 impl<'w> Ctx<'w> {
@@ -459,7 +462,7 @@ impl<'w> Ctx<'w> {
     fn deliver_at(&mut self, at: SimTime, id: MsgId, recipient: UserId, hops: u32) {
         let m = self.msgs.settle_copy(id);
         self.retire_if_settled(&m);
-        if !m.counted {
+        if !m.counted && self.copies.is_none() {
             return;
         }
         let online_at_send = match m.dest {
@@ -471,6 +474,21 @@ impl<'w> Ctx<'w> {
         };
         let r = &self.users[recipient as usize];
         let since_online = (!online_at_send && r.online).then(|| at.since(r.online_since.max(m.created)));
+        if let Some(sink) = self.copies.as_deref_mut() {
+            sink.settled(&CopyRecord {
+                message: m.serial,
+                recipient: Some(recipient),
+                sent: m.created,
+                at,
+                outcome: Outcome::Delivered,
+                hops,
+                online_at_send: Some(online_at_send),
+                counted: m.counted,
+            });
+        }
+        if !m.counted {
+            return;
+        }
         self.rec.delivered(at.since(m.created), online_at_send, hops, since_online);
     }
 
@@ -478,6 +496,9 @@ impl<'w> Ctx<'w> {
     pub fn lose(&mut self, id: MsgId, reason: LossReason) {
         let m = self.msgs.settle_copy(id);
         self.retire_if_settled(&m);
+        if let Some(sink) = self.copies.as_deref_mut() {
+            sink.settled(&settled_record(&m, self.now, Outcome::Lost(reason)));
+        }
         if m.counted {
             self.rec.lost(reason);
         }
@@ -576,6 +597,9 @@ impl<'w> Ctx<'w> {
         if counted {
             self.rec.created(copies);
         }
+        if let Some(sink) = self.copies.as_deref_mut() {
+            sink.created(self.now, copies, counted);
+        }
         Some(self.msgs.insert(Message {
             sender: user,
             dest,
@@ -598,6 +622,25 @@ fn retire(sinks: &mut [&mut dyn ObservationSink], m: &Message, now: SimTime) {
     let truth = Truth { serial: m.serial, sender: m.sender, recipient, room, counted: m.counted };
     for s in sinks.iter_mut() {
         s.retired(&truth, now);
+    }
+}
+
+/// The trace record of a copy of `m` lost or left in flight at `at`: a one-to-one copy names its
+/// recipient and their state at send; a room copy does not (settled by message, not by member).
+fn settled_record(m: &Message, at: SimTime, outcome: Outcome) -> CopyRecord {
+    let (recipient, online_at_send) = match m.dest {
+        Dest::User(u) => (Some(u), Some(m.online_at_send)),
+        Dest::Room(_) => (None, None),
+    };
+    CopyRecord {
+        message: m.serial,
+        recipient,
+        sent: m.created,
+        at,
+        outcome,
+        hops: 0,
+        online_at_send,
+        counted: m.counted,
     }
 }
 
@@ -648,6 +691,7 @@ impl<'w, 'm> Sim<'w, 'm> {
             conn,
             seed: cfg.seed,
             arch_index: cfg.arch_index,
+            copies: None,
         };
         // Internet transitions first, so that at a shared instant they precede every other event.
         for &(at, region, up) in &net {
@@ -679,6 +723,12 @@ impl<'w, 'm> Sim<'w, 'm> {
             s.start(&kinds);
         }
         Sim { ctx, model, events: 0 }
+    }
+
+    /// Hands every copy to `sink` as it is settled, and those in flight when the run ends.
+    pub fn with_copy_sink(mut self, sink: &'w mut dyn CopySink) -> Self {
+        self.ctx.copies = Some(sink);
+        self
     }
 
     /// Runs to the end of the window, calling `progress` with the share of simulated time done
@@ -762,6 +812,12 @@ impl<'w, 'm> Sim<'w, 'm> {
             // What is still in flight makes no more hops either.
             for m in ctx.msgs.iter_live() {
                 retire(&mut ctx.sinks, m, ctx.now);
+            }
+        }
+        if let Some(sink) = ctx.copies.as_deref_mut() {
+            for m in ctx.msgs.iter_live() {
+                let r = settled_record(m, ctx.now, Outcome::InFlight);
+                (0..m.pending).for_each(|_| sink.settled(&r));
             }
         }
         let in_flight: u64 = ctx.msgs.iter_live().filter(|m| m.counted).map(|m| m.pending as u64).sum();

@@ -2,6 +2,7 @@
 
 pub mod recorder;
 pub mod summary;
+pub mod trace;
 
 pub use recorder::{LossReason, Recorder, Window};
 pub use summary::{ArchSummary, CdfPoint, LatencyStats};

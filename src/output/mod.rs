@@ -9,8 +9,10 @@ pub mod charts;
 pub mod csv;
 pub mod destination;
 pub mod json;
+pub mod names;
 pub mod report;
 pub mod table;
+pub mod trace;
 
 use std::path::{Path, PathBuf};
 
@@ -126,6 +128,21 @@ pub fn write_run_into(
     results: &RunResults,
     command: &str,
 ) -> Result<PathBuf, OutputError> {
+    write_run_with(staging, scenario, results, command, &[])
+}
+
+/// [`write_run_into`] with `extra` files (name, bytes) written into the folder too (a run with
+/// replicates adds its tables).
+pub fn write_run_with(
+    staging: Staging,
+    scenario: &Scenario,
+    results: &RunResults,
+    command: &str,
+    extra: &[(String, Vec<u8>)],
+) -> Result<PathBuf, OutputError> {
+    for (name, bytes) in extra {
+        staging.write(name, bytes)?;
+    }
     let text = json::results_json_with_command(scenario, results, command);
     // Charts and report are drawn from the file's text, as `netarch plot` redraws them.
     let file = json::RunFile::parse(&text)
@@ -139,6 +156,10 @@ pub fn write_run_into(
 
 /// A run folder: what `netarch run` writes, and what it may replace.
 pub static RUN_FOLDER: FolderKind = FolderKind { noun: "a run folder", recognise: recognise_run_folder };
+
+/// The files a run with `--replicates` adds to its folder (names kept by
+/// [`crate::sweep::replicates::files`]).
+pub const REPLICATE_FILES: [&str; 4] = ["tidy.csv", "aggregate.csv", "replicates.json", "latency-cdf-replicates.svg"];
 
 /// The files of a run folder, besides its charts.
 const RUN_FILES: [&str; 5] = ["results.json", "summary.csv", "latency.csv", "exposure.csv", "report.html"];
@@ -164,7 +185,11 @@ fn recognise_run_folder(dir: &Path) -> Result<(), String> {
             .strip_suffix(".svg")
             .or_else(|| name.strip_suffix(".png"))
             .is_some_and(|stem| charts::RUN_CHART_STEMS.contains(&stem));
-        chart || RUN_FILES.contains(&name) || name.starts_with(".tmp-")
+        chart
+            || RUN_FILES.contains(&name)
+            || REPLICATE_FILES.contains(&name)
+            || trace::TRACE_FILES.contains(&name)
+            || name.starts_with(".tmp-")
     })
     .map_err(|what| format!("is a run folder that also {what}, which netarch did not write"))
 }

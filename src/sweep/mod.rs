@@ -20,10 +20,12 @@
 //! `report.html`. Every file is written whole or not at all (a temporary file, then a rename).
 
 pub mod aggregate;
+pub mod compare;
 pub mod exec;
 pub mod merge;
 pub mod plan;
 pub mod redraw;
+pub mod replicates;
 pub mod report;
 pub mod tidy;
 

@@ -118,7 +118,7 @@ pub fn sweep_charts(plan: &Plan, aggs: &[Aggregate]) -> (Vec<SweepChart>, Vec<St
                         .collect(),
                 })
                 .collect();
-            let mut caption = format!("{metric} against {}", first.key);
+            let mut caption = format!("{} against {}", crate::output::names::display_name(metric), first.key);
             if !fixed.is_empty() {
                 caption.push_str(&format!(" ({})", fixed.join(", ")));
             }
@@ -127,6 +127,7 @@ pub fn sweep_charts(plan: &Plan, aggs: &[Aggregate]) -> (Vec<SweepChart>, Vec<St
             } else {
                 "one replicate per point: no confidence interval".to_owned()
             }];
+            notes.push(format!("metric: {metric}"));
             notes.extend(fixed);
             charts.push(SweepChart {
                 frame: frame.clone(),
@@ -142,18 +143,12 @@ pub fn sweep_charts(plan: &Plan, aggs: &[Aggregate]) -> (Vec<SweepChart>, Vec<St
     (charts, warnings)
 }
 
-/// Milliseconds read badly in the millions: a `_ms` metric is drawn in the largest unit its
-/// values reach (divisor, axis title).
+/// The unit a metric is drawn in, from the largest value to draw (divisor, axis title): the
+/// display name with its unit ([`crate::output::names`]), e.g. "p95 latency (h)", "delivered (%)".
 fn y_unit(metric: &str, values: impl Iterator<Item = f64>) -> (f64, String) {
-    if !metric.ends_with("_ms") {
-        return (1.0, metric.to_owned());
-    }
     let max = values.fold(0.0, f64::max);
-    let (div, unit) = [(86_400_000.0, "days"), (3_600_000.0, "hours"), (60_000.0, "minutes"), (1000.0, "seconds")]
-        .into_iter()
-        .find(|(d, _)| max >= 2.0 * d)
-        .unwrap_or((1.0, "ms"));
-    if div == 1.0 { (1.0, metric.to_owned()) } else { (div, format!("{metric} (in {unit})")) }
+    let (div, _) = crate::output::names::axis_unit(metric, max);
+    (div, crate::output::names::display_with_unit(metric, max))
 }
 
 /// The x axis of a key's values: numbers where they all are numbers of one kind, else their order.

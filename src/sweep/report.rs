@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 use super::aggregate::{Aggregate, Stats};
 use super::plan::{Plan, RunId, Shard};
-use crate::output::charts::sig3;
+use crate::output::names::{display_name, format_value};
 use crate::output::report::{STYLE, escape, swatch};
 
 fn paragraphs(text: &str) -> String {
@@ -22,13 +22,15 @@ fn paragraphs(text: &str) -> String {
         .collect()
 }
 
-/// "mean [low, high]", "mean" with one replicate, or "n/a".
-fn estimate(s: Option<&Stats>) -> Option<String> {
+/// "mean [low, high]", "mean" with one replicate, or "n/a"; each number written as the tables
+/// write that metric ("5.4 s", "96.4%", "11.6 KB").
+pub fn estimate(metric: &str, s: Option<&Stats>) -> Option<String> {
     let s = s?;
     let mean = s.mean?;
+    let f = |v: f64| format_value(metric, v);
     Some(match (s.ci_low, s.ci_high) {
-        (Some(lo), Some(hi)) => format!("{} [{}, {}]", sig3(mean), sig3(lo), sig3(hi)),
-        _ => sig3(mean),
+        (Some(lo), Some(hi)) => format!("{} [{}, {}]", f(mean), f(lo), f(hi)),
+        _ => f(mean),
     })
 }
 
@@ -77,8 +79,8 @@ pub fn render(plan: &Plan, aggs: &[Aggregate], charts: &[(String, String)], runs
         h,
         ".</p>\n<p class=\"note\">Each point ran {} times, each replicate with its own seed derived from the base seed, \
          the point and the replicate; every architecture of a run ran on the same world (a paired comparison). \
-         Charts and tables show the mean over replicates and its 95% confidence interval (Student's t for n − 1 \
-         degrees of freedom).</p>\n</section>",
+         Charts and tables show the mean over replicates and its 95% confidence interval: Wilson's for shares, \
+         the t interval of the logs for quantities that cannot be negative (docs/sweeps.md).</p>\n</section>",
         plan.replicates
     );
 
@@ -133,7 +135,12 @@ fn tables(h: &mut String, plan: &Plan, aggs: &[Aggregate]) {
     }
     h.push_str("<section id=\"tables\">\n<h2>Means and 95% confidence intervals</h2>\n");
     for metric in metrics {
-        let _ = writeln!(h, "<h3><code>{}</code></h3>\n<div class=\"scroll\"><table>\n<thead><tr>", escape(metric));
+        let _ = writeln!(
+            h,
+            "<h3>{} <span class=\"note\">(<code>{}</code>)</span></h3>\n<div class=\"scroll\"><table>\n<thead><tr>",
+            escape(&display_name(metric)),
+            escape(metric)
+        );
         for v in &plan.vary {
             let _ = write!(h, "<th>{}</th>", escape(&v.key));
         }
@@ -147,7 +154,7 @@ fn tables(h: &mut String, plan: &Plan, aggs: &[Aggregate]) {
                 let _ = write!(h, "<td>{}</td>", escape(&x.to_string()));
             }
             for a in 0..plan.archs.len() {
-                match estimate(by_key.get(&(point, a, metric.as_str())).copied()) {
+                match estimate(metric, by_key.get(&(point, a, metric.as_str())).copied()) {
                     Some(v) => {
                         let _ = write!(h, "<td>{}</td>", escape(&v));
                     }
@@ -175,13 +182,19 @@ pub fn terminal_summary(plan: &Plan, aggs: &[Aggregate]) -> String {
     for point in 0..plan.points() {
         let mut row: Vec<String> = plan.values_at(point).iter().map(|x| x.to_string()).collect();
         for a in 0..plan.archs.len() {
-            row.push(estimate(by_key.get(&(point, a, metric.as_str())).copied()).unwrap_or_else(|| "n/a".into()));
+            row.push(
+                estimate(metric, by_key.get(&(point, a, metric.as_str())).copied()).unwrap_or_else(|| "n/a".into()),
+            );
         }
         rows.push(row);
     }
     let widths: Vec<usize> =
         (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = format!("{metric}: mean [95% confidence interval] over {} replicates\n", plan.replicates);
+    let mut out = format!(
+        "{} ({metric}): mean [95% confidence interval] over {} replicates\n",
+        display_name(metric),
+        plan.replicates
+    );
     for r in &rows {
         let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         out.push_str(cells.join("  ").trim_end());
@@ -219,13 +232,14 @@ mod tests {
 
     #[test]
     fn estimates_show_intervals_or_na() {
-        let s = Stats { n: 3, mean: Some(0.5), sd: Some(0.1), ci_low: Some(0.25), ci_high: Some(0.75) };
-        assert_eq!(estimate(Some(&s)).as_deref(), Some("0.500 [0.250, 0.750]"));
-        let one = Stats { n: 1, mean: Some(2.0), sd: None, ci_low: None, ci_high: None };
-        assert_eq!(estimate(Some(&one)).as_deref(), Some("2.00"));
-        assert_eq!(estimate(None), None);
-        let none = Stats { n: 0, mean: None, sd: None, ci_low: None, ci_high: None };
-        assert_eq!(estimate(Some(&none)), None);
+        let s = Stats { n: 3, mean: Some(0.5), sd: Some(0.1), ci_low: Some(0.25), ci_high: Some(0.75), method: None };
+        assert_eq!(estimate("delivery_ratio", Some(&s)).as_deref(), Some("50.0% [25.0%, 75.0%]"));
+        assert_eq!(estimate("x", Some(&s)).as_deref(), Some("0.500 [0.250, 0.750]"));
+        let one = Stats { n: 1, mean: Some(5400.0), sd: None, ci_low: None, ci_high: None, method: None };
+        assert_eq!(estimate("latency.p50_ms", Some(&one)).as_deref(), Some("5.4 s"));
+        assert_eq!(estimate("x", None), None);
+        let none = Stats { n: 0, mean: None, sd: None, ci_low: None, ci_high: None, method: None };
+        assert_eq!(estimate("x", Some(&none)), None);
     }
 
     #[test]

@@ -159,6 +159,36 @@ pub fn cell(v: Option<f64>) -> String {
     v.map(|x| format!("{x}")).unwrap_or_default()
 }
 
+/// Whether a varied key's values are all durations (then the tables add its value in seconds).
+fn is_duration(v: &super::plan::Vary) -> bool {
+    v.values.iter().all(|x| matches!(x.numeric(), Some((_, super::plan::Unit::Seconds))))
+}
+
+/// The columns of the varied keys: each key's values as written, and beside a duration key its
+/// value in seconds (`<key>_s`), so that tables sort it as a number (15min before 1h).
+pub fn key_columns(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in &plan.vary {
+        out.push(v.key.clone());
+        if is_duration(v) {
+            out.push(format!("{}_s", v.key));
+        }
+    }
+    out
+}
+
+/// The cells of [`key_columns`] at `point`.
+pub fn key_cells(plan: &Plan, point: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    for (v, x) in plan.vary.iter().zip(plan.values_at(point)) {
+        out.push(x.to_string());
+        if is_duration(v) {
+            out.push(cell(x.numeric().map(|n| n.0)));
+        }
+    }
+    out
+}
+
 /// The columns before the varied keys.
 const LEAD: [&str; 3] = ["point", "replicate", "seed"];
 /// The columns after them.
@@ -167,10 +197,11 @@ const TAIL: [&str; 4] = ["arch", "kind", "metric", "value"];
 /// `tidy.csv` of runs (which must be in run order).
 pub fn tidy_csv(plan: &Plan, runs: &[RunFigures]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let header: Vec<&str> = LEAD.iter().copied().chain(plan.vary.iter().map(|v| v.key.as_str())).chain(TAIL).collect();
+    let keys = key_columns(plan);
+    let header: Vec<&str> = LEAD.iter().copied().chain(keys.iter().map(String::as_str)).chain(TAIL).collect();
     w.write_record(&header).expect("writing to memory cannot fail");
     for run in runs {
-        let values: Vec<String> = plan.values_at(run.id.point).iter().map(|v| v.to_string()).collect();
+        let values = key_cells(plan, run.id.point);
         for (a, metrics) in run.archs.iter().enumerate() {
             for (metric, value) in metrics {
                 let mut row = vec![run.id.point.to_string(), run.id.replicate.to_string(), run.seed.to_string()];

@@ -14,6 +14,7 @@ mod onion;
 mod p2p;
 mod queueing;
 mod readings;
+mod replicates;
 mod report_browser;
 mod safe_outputs;
 mod sizes;

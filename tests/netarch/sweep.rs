@@ -284,7 +284,8 @@ fn tidy_has_one_row_per_run_architecture_and_metric_and_aggregates_follow() {
     let deliveries = rows.iter().filter(|r| r[6] == "delivery_ratio").count();
     assert_eq!(deliveries, 3 * 2 * 2, "points × replicates × architectures");
 
-    // The aggregate of one group, recomputed here from the tidy rows: mean ± t(0.975, 1) s/√2.
+    // The aggregate of one group, recomputed here from the tidy rows: a share, so Wilson's
+    // score interval at the effective sample size m = p(1 − p)/(s²/2), with t(0.975, 1) for z.
     let values: Vec<f64> = rows
         .iter()
         .filter(|r| r[0] == "0" && r[4] == "briar" && r[6] == "delivered_in_deadline_ratio")
@@ -293,7 +294,11 @@ fn tidy_has_one_row_per_run_architecture_and_metric_and_aggregates_follow() {
     assert_eq!(values.len(), 2);
     let mean = (values[0] + values[1]) / 2.0;
     let sd = ((values[0] - mean).powi(2) + (values[1] - mean).powi(2)).sqrt();
-    let half = 12.7062 * sd / 2f64.sqrt();
+    let z = 12.7062f64;
+    let m = mean * (1.0 - mean) / (sd * sd / 2.0);
+    let centre = (mean + z * z / (2.0 * m)) / (1.0 + z * z / m);
+    let half = z / (1.0 + z * z / m) * (mean * (1.0 - mean) / m + z * z / (4.0 * m * m)).sqrt();
+    let (low, high) = ((centre - half).max(0.0), (centre + half).min(1.0));
     let mut agg = csv::Reader::from_path(out.join("aggregate.csv")).unwrap();
     let row = agg
         .records()
@@ -303,8 +308,10 @@ fn tidy_has_one_row_per_run_architecture_and_metric_and_aggregates_follow() {
     let num = |i: usize| row[i].parse::<f64>().unwrap();
     assert_eq!(&row[5], "2");
     assert!((num(6) - mean).abs() < 1e-12);
-    assert!((num(8) - (mean - half)).abs() < 1e-3 * half.max(1e-9) + 1e-12, "{} vs {}", num(8), mean - half);
-    assert!((num(9) - (mean + half)).abs() < 1e-3 * half.max(1e-9) + 1e-12);
+    assert!(sd > 0.0, "the two replicates differ, so the interval is not a point");
+    assert!((num(8) - low).abs() < 1e-3 * half + 1e-12, "{} vs {low}", num(8));
+    assert!((num(9) - high).abs() < 1e-3 * half + 1e-12, "{} vs {high}", num(9));
+    assert_eq!(&row[10], "wilson");
 
     // The trend the sweep is for: with everyone always online, Briar delivers everything in
     // time; with nobody always online it cannot (both phones must be online).

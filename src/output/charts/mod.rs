@@ -13,6 +13,7 @@
 //! deliveries, a percentile of nothing) is never drawn as 0: its bar is left out and marked
 //! "n/a". Files are written whole or not at all (a temporary file, then a rename).
 
+pub mod bands;
 mod cost;
 mod exposure;
 mod latency;
