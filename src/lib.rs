@@ -22,8 +22,9 @@
 //! 5. [`observe`] streams what each hop shows to the scenario's adversaries, who keep only what
 //!    is in flight and report what they learned (senders, recipients, pairs, addresses, the
 //!    social graph, anonymity by timing correlation, a statistical disclosure attack).
-//! 6. [`metrics`] records what happens to every copy and summarises it (no I/O).
-//! 7. [`run`] runs every architecture of a scenario on one world, in parallel, deterministically.
+//! 6. [`metrics`] records what happens to every copy, and what a model reports about itself.
+//! 7. [`run`] runs every architecture of a scenario on one world, in parallel, deterministically,
+//!    and [`results`] turns each run's recordings into the figures every output shows (no I/O).
 //! 8. [`output`] writes the run folder (JSON, CSV, charts, report.html) and the terminal summary.
 //! 9. [`sweep`] repeats runs over a grid of parameter values with replicates, on all cores or in
 //!    shards across machines, into tidy and aggregated tables, charts and a report; [`app`] and
@@ -64,6 +65,8 @@ pub mod engine;
 pub mod metrics;
 pub mod observe;
 pub mod output;
+pub mod results;
+pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod sweep;

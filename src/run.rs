@@ -14,9 +14,9 @@ use serde::Serialize;
 
 use crate::arch::DeliveryModel;
 use crate::engine::{RunConfig, Sim, SimError};
-use crate::metrics::summary::{ArchSummary, CdfPoint, cdf};
 use crate::observe::ObservationSink;
 use crate::observe::exposure::ExposureAnalysis;
+use crate::results::summary::{ArchSummary, CdfPoint, cdf};
 use crate::scenario::Scenario;
 use crate::world::World;
 

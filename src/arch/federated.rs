@@ -47,13 +47,14 @@ use hdrhistogram::Histogram;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Exp};
 
+use crate::arch::DeliveryModel;
 use crate::arch::kit::{Arrival, KeyedLists, Mailbox, ServiceQueue, Timers};
-use crate::arch::{DeliveryModel, ModelReport};
 use crate::dist::Dist;
-use crate::engine::rng::splitmix64;
 use crate::engine::{Ctx, Dest, ModelEvent, MsgId, SimRng};
+use crate::metrics::ModelReport;
 use crate::metrics::recorder::LossReason;
 use crate::observe::{NodeId, NodeKind, Visible};
+use crate::rng::splitmix64;
 use crate::time::{SimDuration, SimTime};
 use crate::world::{RegionId, UserId, World};
 
@@ -1153,7 +1154,7 @@ impl DeliveryModel for Federated {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{Purpose, stream};
+    use crate::rng::{Purpose, stream};
 
     fn synapse() -> Backoff {
         Backoff { min: SimDuration::from_secs(600), multiplier: 2.0, max: SimDuration::from_secs(7 * 86_400) }

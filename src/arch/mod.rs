@@ -14,11 +14,8 @@ pub mod mixnet;
 pub mod onion;
 pub mod p2p;
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
-
 use crate::engine::{Ctx, ModelEvent, MsgId, SimRng};
+use crate::metrics::ModelReport;
 use crate::world::UserId;
 
 /// A delivery protocol, reacting to events on the shared world.
@@ -52,34 +49,6 @@ pub trait DeliveryModel: Send {
     /// The run ended: settle what the model knows is lost by now (expired storage), and report
     /// the model's own figures. Copies still pending afterwards count as in flight.
     fn finish(&mut self, ctx: &mut Ctx<'_>) -> ModelReport;
-}
-
-/// Load figures of one group of identical servers.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct ServerStats {
-    /// What the servers are ("provider", "home servers", "relays").
-    pub role: String,
-    /// How many servers (service channels) the group has.
-    pub count: u32,
-    /// Messages served in the measurement window.
-    pub served: u64,
-    /// Busy time over available time during the sending period (after the warm-up), 0 to 1.
-    pub utilisation: f64,
-    /// Most messages waiting at once.
-    pub peak_queue: u64,
-    /// Mean time from arrival to end of service (sojourn), ms; null when nothing was served.
-    pub mean_sojourn_ms: Option<f64>,
-    /// Mean time waiting before service, ms; null when nothing was served.
-    pub mean_wait_ms: Option<f64>,
-}
-
-/// Figures a model reports about itself beyond the engine's metrics.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct ModelReport {
-    /// Server groups and their load.
-    pub servers: Vec<ServerStats>,
-    /// Named model-specific figures (retries, lookups), in name order.
-    pub figures: BTreeMap<String, f64>,
 }
 
 /// The built-in architectures, with their resolved parameters.

@@ -10,20 +10,20 @@
 
 pub mod messages;
 pub mod queue;
-pub mod rng;
 
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 
-use crate::arch::{DeliveryModel, ModelReport};
-use crate::metrics::recorder::{LossReason, Recorder, Window};
+use crate::arch::DeliveryModel;
+use crate::metrics::ModelReport;
+use crate::metrics::recorder::{LossReason, Recorder};
 use crate::observe::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink, Truth, VisibilityTally, Visible};
-use crate::time::{SimDuration, SimTime};
+pub use crate::rng::SimRng;
+use crate::rng::{self, Purpose, stream};
+use crate::time::{SimDuration, SimTime, Window};
 use crate::world::{RegionId, UserId, World};
 pub use messages::{Dest, Message, MessageTable, MsgId};
 use queue::EventQueue;
-pub use rng::SimRng;
-use rng::{Purpose, stream};
 
 /// An event of a delivery model: a kind the model defines and three words of payload.
 ///

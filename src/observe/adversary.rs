@@ -308,7 +308,7 @@ fn draw_order(n: usize, choose: Choose, weight: &dyn Fn(usize) -> f64, rng: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{Purpose, stream};
+    use crate::rng::{Purpose, stream};
 
     fn kinds<'a>(
         infra: &'a [NodeKind],

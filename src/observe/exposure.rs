@@ -19,7 +19,6 @@
 
 use serde::Serialize;
 
-use crate::engine::rng::{Purpose, stream};
 use crate::observe::adversary::{AdversarySpec, Links, Mode, Vantage, View};
 use crate::observe::correlate::Correlator;
 use crate::observe::disclosure::{ActiveSet, Disclosure, DisclosureSummary};
@@ -30,6 +29,7 @@ use crate::observe::graph::{
 };
 use crate::observe::knowledge::{FragInfo, IntSet, Knowledge, LOOSE, LazyRecords, MsgRecord, MsgTable, Seen};
 use crate::observe::{NodeKind, NodeKinds, Observation, ObservationSink, Truth};
+use crate::rng::{Purpose, stream};
 use crate::time::SimTime;
 use crate::world::{UserId, World};
 

@@ -7,9 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::ArchSummary;
-use crate::metrics::summary::CdfPoint;
 use crate::output::charts::{ChartSet, Frame, LatencyCurves};
+use crate::results::ArchSummary;
+use crate::results::summary::CdfPoint;
 use crate::run::{Cdfs, RunResults, WorldSummary};
 use crate::scenario::Scenario;
 use crate::scenario::schema::RawScenario;

@@ -11,9 +11,9 @@
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::metrics::ArchSummary;
 use crate::observe::exposure::AdversaryExposure;
 use crate::output::charts::{bytes, duration_ms, percent, sig3};
+use crate::results::ArchSummary;
 use crate::run::RunResults;
 
 /// The width tables are laid out for when neither `COLUMNS` nor the terminal says.

@@ -21,8 +21,7 @@ pub mod units;
 use std::path::{Path, PathBuf};
 
 use crate::arch::ArchSpec;
-use crate::metrics::Window;
-use crate::time::SimDuration;
+use crate::time::{SimDuration, Window};
 use crate::world::WorldParams;
 use diag::{Framer, KeyPath, Problem, ScenarioDiagnostic, Seg, frame};
 use schema::RawScenario;

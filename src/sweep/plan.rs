@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::SweepError;
-use crate::engine::rng::{Purpose, derive_seed};
+use crate::rng::{Purpose, derive_seed};
 use crate::scenario::diag::{KeyPath, Problem, frame};
 use crate::scenario::units::{format_duration, parse_duration, parse_rate, parse_size};
 use crate::scenario::{self, Override, Scenario, ScenarioError, Source};

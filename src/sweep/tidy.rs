@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::plan::{Plan, RunId};
 use super::{SweepError, io};
-use crate::metrics::ArchSummary;
+use crate::results::ArchSummary;
 use crate::run::{RunResults, WorldSummary};
 
 /// The contents of one run file.

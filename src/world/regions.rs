@@ -9,7 +9,7 @@
 
 use rand_distr::{Distribution, Exp};
 
-use crate::engine::rng::SimRng;
+use crate::rng::SimRng;
 use crate::time::SimDuration;
 
 /// Index of a region in the matrix.

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use netarch::arch::ArchSpec;
 use netarch::arch::federated::Federated;
 use netarch::engine::{RunConfig, Sim};
-use netarch::metrics::{ArchSummary, LossReason};
+use netarch::metrics::LossReason;
 use netarch::observe::{NodeKind, NodeKinds, Observation, ObservationSink};
+use netarch::results::ArchSummary;
 use netarch::scenario::Scenario;
 use netarch::world::World;
 

@@ -140,9 +140,10 @@ impl Mailbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::{DeliveryModel, ModelReport};
+    use crate::arch::DeliveryModel;
     use crate::engine::{ModelEvent, SimRng};
-    use crate::metrics::ArchSummary;
+    use crate::metrics::ModelReport;
+    use crate::results::ArchSummary;
     use crate::run::{Entry, run};
     use crate::scenario::{Source, parse};
 
