@@ -37,7 +37,7 @@ struct RunDoc<'a> {
 #[derive(Serialize)]
 struct KeyValue {
     key: String,
-    value: super::plan::SweepValue,
+    value: crate::scenario::sweep_table::SweepValue,
 }
 
 /// The run file of run `id`: its point's values, its seed, the world's figures and every
