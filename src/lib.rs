@@ -27,8 +27,10 @@
 //!    and [`results`] turns each run's recordings into the figures every output shows (no I/O).
 //! 8. [`output`] writes the run folder (JSON, CSV, charts, report.html) and the terminal summary.
 //! 9. [`sweep`] repeats runs over a grid of parameter values with replicates, on all cores or in
-//!    shards across machines, into tidy and aggregated tables, charts and a report; [`app`] and
-//!    [`cli`] are the command line.
+//!    shards across machines, into tidy and aggregated tables, charts and a report.
+//!
+//! The command line (`src/main.rs` with its `app` and `cli` modules) is the binary's alone: the
+//! library exports no clap types, progress bars or signal handlers.
 //!
 //! Time is an integer ([`time::SimTime`], microseconds); floating-point seconds never enter the
 //! queue.
@@ -57,9 +59,7 @@
 //! assert!(signal.latency.p99_ms.unwrap() < 1_000.0);
 //! ```
 
-pub mod app;
 pub mod arch;
-pub mod cli;
 pub mod dist;
 pub mod engine;
 pub mod metrics;
