@@ -9,11 +9,11 @@
 //!
 //! Run it with `cargo run --release --example own_model`.
 
-use netarch::arch::DeliveryModel;
 use netarch::arch::kit::Mailbox;
+use netarch::engine::DeliveryModel;
+use netarch::engine::observation::Visible;
 use netarch::engine::{Ctx, ModelEvent, MsgId, SimRng};
 use netarch::metrics::ModelReport;
-use netarch::observe::Visible;
 use netarch::output::table::{reading, summary_table};
 use netarch::run::{Entry, entries, run_on};
 use netarch::scenario::{load, parse};

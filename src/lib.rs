@@ -16,9 +16,9 @@
 //! 3. [`engine`] runs one architecture on that world: a timing-wheel event queue ordered by
 //!    (time, insertion), per-purpose random streams, the world's processes replayed identically
 //!    for every architecture (a paired comparison), and the [`engine::Ctx`] through which a model
-//!    acts.
-//! 4. [`arch`] holds the [`arch::DeliveryModel`] trait — the one open extension point — and the
-//!    built-in architectures, one file each.
+//!    acts. The engine owns the one open extension point, the [`engine::DeliveryModel`] trait,
+//!    and an observation port ([`engine::observation`]: what each hop shows, and the sink trait).
+//! 4. [`arch`] holds the built-in architectures, one file each, and the mechanisms they share.
 //! 5. [`observe`] streams what each hop shows to the scenario's adversaries, who keep only what
 //!    is in flight and report what they learned (senders, recipients, pairs, addresses, the
 //!    social graph, anonymity by timing correlation, a statistical disclosure attack).

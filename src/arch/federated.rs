@@ -47,13 +47,13 @@ use hdrhistogram::Histogram;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Exp};
 
-use crate::arch::DeliveryModel;
 use crate::arch::kit::{Arrival, KeyedLists, Mailbox, ServiceQueue, Timers};
 use crate::dist::Dist;
+use crate::engine::DeliveryModel;
+use crate::engine::observation::{NodeId, NodeKind, Visible};
 use crate::engine::{Ctx, Dest, ModelEvent, MsgId, SimRng};
 use crate::metrics::ModelReport;
 use crate::metrics::recorder::LossReason;
-use crate::observe::{NodeId, NodeKind, Visible};
 use crate::rng::splitmix64;
 use crate::time::{SimDuration, SimTime};
 use crate::world::{RegionId, UserId, World};

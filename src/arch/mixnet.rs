@@ -60,14 +60,14 @@ use packets::{Copies, Kind, Lists, NONE, Packet, Pool, RecipientCopy};
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 
-use crate::arch::DeliveryModel;
 use crate::arch::kit::window::{counting, in_sending_period};
 use crate::arch::onion::{next_poll, polls_between};
 use crate::dist::Dist;
+use crate::engine::DeliveryModel;
+use crate::engine::observation::{NodeId, NodeKind, Visible};
 use crate::engine::{Ctx, ModelEvent, MsgId, SimRng};
 use crate::metrics::recorder::LossReason;
 use crate::metrics::{ModelReport, ServerStats};
-use crate::observe::{NodeId, NodeKind, Visible};
 use crate::time::{SimDuration, SimTime};
 use crate::world::{RegionId, UserId};
 

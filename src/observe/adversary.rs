@@ -13,7 +13,7 @@
 use rand::RngExt;
 
 use crate::engine::SimRng;
-use crate::observe::{NodeId, NodeKind, NodeKinds};
+use crate::engine::observation::{NodeId, NodeKind, NodeKinds};
 use crate::time::SimDuration;
 use crate::world::{RegionId, UserId, World};
 

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use netarch::arch::ArchSpec;
 use netarch::arch::federated::Federated;
+use netarch::engine::observation::{NodeKind, NodeKinds, Observation, ObservationSink};
 use netarch::engine::{RunConfig, Sim};
 use netarch::metrics::LossReason;
-use netarch::observe::{NodeKind, NodeKinds, Observation, ObservationSink};
 use netarch::results::ArchSummary;
 use netarch::scenario::Scenario;
 use netarch::world::World;

@@ -1,8 +1,8 @@
 //! Onion-routed delivery through storage swarms (Session/Tor-like; claims A2, A3, A4, S4).
 
+use netarch::engine::observation::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink};
 use netarch::engine::{RunConfig, RunOutput, Sim};
 use netarch::metrics::LossReason;
-use netarch::observe::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink};
 use netarch::scenario::{Scenario, Source, parse};
 use netarch::world::{Regions, World};
 use proptest::prelude::*;

@@ -1,9 +1,9 @@
 //! Peer-to-peer delivery (Briar-like; claims P1, P2, P3, P4, S3): both peers online, held by the
 //! sender meanwhile, DHT lookups, the battery proxy, onion transport and the proximity mesh.
 
+use netarch::engine::observation::{NodeKind, NodeKinds, Observation, ObservationSink};
 use netarch::engine::{RunConfig, RunOutput, Sim};
 use netarch::metrics::LossReason;
-use netarch::observe::{NodeKind, NodeKinds, Observation, ObservationSink};
 use netarch::rng::{Purpose, stream};
 use netarch::scenario::Scenario;
 use netarch::time::{SimDuration, SimTime};

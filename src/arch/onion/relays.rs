@@ -19,7 +19,7 @@ use rand_distr::{Distribution, Exp};
 
 use crate::dist::Dist;
 use crate::engine::SimRng;
-use crate::observe::NodeId;
+use crate::engine::observation::NodeId;
 use crate::rng::splitmix64;
 use crate::time::{SimDuration, SimTime};
 
