@@ -3,6 +3,7 @@
 mod bad_input;
 mod builtins;
 mod common;
+mod deps;
 mod determinism;
 mod exposure;
 mod federated;
