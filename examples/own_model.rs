@@ -10,9 +10,10 @@
 //! Run it with `cargo run --release --example own_model`.
 
 use netarch::arch::kit::Mailbox;
-use netarch::arch::{DeliveryModel, ModelReport};
+use netarch::engine::DeliveryModel;
+use netarch::engine::observation::Visible;
 use netarch::engine::{Ctx, ModelEvent, MsgId, SimRng};
-use netarch::observe::Visible;
+use netarch::metrics::ModelReport;
 use netarch::output::table::{reading, summary_table};
 use netarch::run::{Entry, entries, run_on};
 use netarch::scenario::{load, parse};

@@ -2,7 +2,8 @@
 //! parses arguments, calls [`execute`], and maps the error to an exit code.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use clap::CommandFactory;
@@ -496,16 +497,26 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), AppError> {
         out!("{}", crate::sweep::report::plan_text(&plan, shard));
         return Ok(());
     }
+    let resume = resume_command();
+    stop_on_ctrl_c(&resume);
+    let bar = sweep_progress_bar(!args.quiet);
+    let progress = |p: crate::sweep::exec::Progress| {
+        bar.set_length(p.runs);
+        bar.set_position(p.runs_done);
+        bar.set_message(format!("{}/{} points", p.points_done, p.points));
+    };
     let opts = crate::sweep::exec::ExecOptions {
         jobs: args.jobs.unwrap_or(0),
         shard,
         resume: args.resume,
-        progress: !args.quiet,
-        interruptible: true,
-        resume_command: resume_command(),
+        progress: Some(&progress),
+        stop: Some(&STOP),
+        resume_command: &resume,
     };
     let started = Instant::now();
-    let done = crate::sweep::exec::execute(&plan, &source, &dest, &opts)?;
+    let done = crate::sweep::exec::execute(&plan, &source, &dest, &opts);
+    bar.finish_and_clear();
+    let done = done?;
     if args.quiet {
         return Ok(());
     }
@@ -570,6 +581,49 @@ fn print_sweep_folder(folder: &std::path::Path) -> Result<(), AppError> {
         layout::AGGREGATE
     );
     Ok(())
+}
+
+/// Set by the first Ctrl-C of a sweep: the runs in progress finish, no other starts.
+static STOP: AtomicBool = AtomicBool::new(false);
+/// What to tell the user when a second Ctrl-C stops the process at once.
+static RESUME_HINT: Mutex<String> = Mutex::new(String::new());
+
+/// Installs the Ctrl-C handler once per process: the first press asks the sweep to stop after
+/// the runs in progress, the second exits at once (finished runs are already saved).
+fn stop_on_ctrl_c(resume: &str) {
+    static INSTALLED: OnceLock<bool> = OnceLock::new();
+    STOP.store(false, Ordering::SeqCst);
+    *RESUME_HINT.lock().unwrap_or_else(|e| e.into_inner()) = resume.to_owned();
+    INSTALLED.get_or_init(|| {
+        ctrlc::set_handler(|| {
+            if !STOP.swap(true, Ordering::SeqCst) {
+                eprintln!(
+                    "\nCtrl-C: finishing the runs in progress, then stopping (press Ctrl-C again to stop at once)"
+                );
+            } else {
+                let hint = RESUME_HINT.lock().map(|h| h.clone()).unwrap_or_default();
+                eprintln!("\nstopped; every finished run is kept. Resume with: {hint}");
+                std::process::exit(130);
+            }
+        })
+        .is_ok()
+    });
+}
+
+/// The sweep's progress bar on stderr (hidden when `show` is false): runs and points done,
+/// elapsed and remaining time.
+fn sweep_progress_bar(show: bool) -> ProgressBar {
+    let target = if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let bar = ProgressBar::with_draw_target(Some(0), target);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, ~{eta} left")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    if show {
+        bar.enable_steady_tick(Duration::from_millis(500));
+    }
+    bar
 }
 
 /// The command line as given, with `--resume` added: what continues an interrupted sweep.

@@ -135,7 +135,7 @@ fn positive(what: &'static str, v: f64) -> Result<(), DistError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{Purpose, stream};
+    use crate::rng::{Purpose, stream};
 
     /// Sample mean against the exact mean, within 5 standard errors of the sample mean
     /// (false-alarm probability below 1e-6 under the central limit theorem).

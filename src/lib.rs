@@ -16,18 +16,21 @@
 //! 3. [`engine`] runs one architecture on that world: a timing-wheel event queue ordered by
 //!    (time, insertion), per-purpose random streams, the world's processes replayed identically
 //!    for every architecture (a paired comparison), and the [`engine::Ctx`] through which a model
-//!    acts.
-//! 4. [`arch`] holds the [`arch::DeliveryModel`] trait — the one open extension point — and the
-//!    built-in architectures, one file each.
+//!    acts. The engine owns the one open extension point, the [`engine::DeliveryModel`] trait,
+//!    and an observation port ([`engine::observation`]: what each hop shows, and the sink trait).
+//! 4. [`arch`] holds the built-in architectures, one file each, and the mechanisms they share.
 //! 5. [`observe`] streams what each hop shows to the scenario's adversaries, who keep only what
 //!    is in flight and report what they learned (senders, recipients, pairs, addresses, the
 //!    social graph, anonymity by timing correlation, a statistical disclosure attack).
-//! 6. [`metrics`] records what happens to every copy and summarises it (no I/O).
-//! 7. [`run`] runs every architecture of a scenario on one world, in parallel, deterministically.
+//! 6. [`metrics`] records what happens to every copy, and what a model reports about itself.
+//! 7. [`run`] runs every architecture of a scenario on one world, in parallel, deterministically,
+//!    and [`results`] turns each run's recordings into the figures every output shows (no I/O).
 //! 8. [`output`] writes the run folder (JSON, CSV, charts, report.html) and the terminal summary.
 //! 9. [`sweep`] repeats runs over a grid of parameter values with replicates, on all cores or in
-//!    shards across machines, into tidy and aggregated tables, charts and a report; [`app`] and
-//!    [`cli`] are the command line.
+//!    shards across machines, into tidy and aggregated tables, charts and a report.
+//!
+//! The command line (`src/main.rs` with its `app` and `cli` modules) is the binary's alone: the
+//! library exports no clap types, progress bars or signal handlers.
 //!
 //! Time is an integer ([`time::SimTime`], microseconds); floating-point seconds never enter the
 //! queue.
@@ -56,14 +59,14 @@
 //! assert!(signal.latency.p99_ms.unwrap() < 1_000.0);
 //! ```
 
-pub mod app;
 pub mod arch;
-pub mod cli;
 pub mod dist;
 pub mod engine;
 pub mod metrics;
 pub mod observe;
 pub mod output;
+pub mod results;
+pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod sweep;

@@ -1,12 +1,19 @@
 //! The netarch binary: parse the command line, run, map errors to exit codes.
 
+mod app;
+mod cli;
+
 use std::io::{IsTerminal, Write};
 
+use app::{AppError, execute};
 use clap::Parser;
-use netarch::app::{AppError, execute};
-use netarch::cli::Cli;
+use cli::Cli;
 use netarch::scenario::ScenarioError;
 use netarch::text::printable;
+// The library's modules that `app` and `cli` use, named at the binary's root so that their
+// `crate::…` paths reach the library: the command line lives in the binary alone, and a library
+// user does not build clap, indicatif or ctrlc's callers.
+use netarch::{engine, output, run, scenario, sweep, template, text};
 
 fn main() {
     let cli = Cli::parse();

@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::arch::DeliveryModel;
+use crate::engine::DeliveryModel;
+use crate::engine::observation::ObservationSink;
 use crate::engine::{RunConfig, Sim, SimError};
-use crate::metrics::summary::{ArchSummary, CdfPoint, cdf};
 use crate::metrics::trace::CopySink;
-use crate::observe::ObservationSink;
 use crate::observe::exposure::ExposureAnalysis;
+use crate::results::summary::{ArchSummary, CdfPoint, cdf};
 use crate::scenario::Scenario;
 use crate::world::World;
 

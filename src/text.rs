@@ -59,6 +59,20 @@ pub fn xml_safe(xml: String) -> String {
     out
 }
 
+/// 1-based line and column of a byte offset, the column counted in characters (what an editor
+/// shows); an offset inside a character counts from that character's start. Used where one
+/// position is wanted (the first byte of a file that is not UTF-8); `scenario::diag::Framer`
+/// indexes a file's lines once to place many.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    (before.matches('\n').count() + 1, before[start..].chars().count() + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

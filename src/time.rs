@@ -152,6 +152,18 @@ impl fmt::Display for SimTime {
     }
 }
 
+/// When statistics are recorded: messages created in `[warmup_end, sends_end)`, device activity
+/// in `[warmup_end, run_end)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    /// End of the warm-up.
+    pub warmup_end: SimTime,
+    /// No sends from here on (start of the cool-down).
+    pub sends_end: SimTime,
+    /// End of the run.
+    pub run_end: SimTime,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,11 +24,12 @@
 use rand::RngExt;
 
 use crate::arch::kit::{Arrival, KeyedLists, Mailbox, ServiceQueue, Timers};
-use crate::arch::{DeliveryModel, ModelReport};
 use crate::dist::Dist;
+use crate::engine::DeliveryModel;
+use crate::engine::observation::{NodeId, NodeKind, Visible};
 use crate::engine::{Ctx, ModelEvent, MsgId, SimRng};
+use crate::metrics::ModelReport;
 use crate::metrics::recorder::LossReason;
-use crate::observe::{NodeId, NodeKind, Visible};
 use crate::time::{SimDuration, SimTime};
 use crate::world::{RegionId, UserId};
 

@@ -52,12 +52,13 @@ use hdrhistogram::Histogram;
 use rand::{RngExt, SeedableRng};
 
 use crate::arch::kit::{Arrival, KeyedLists, Mailbox, ServiceQueue, Timers};
-use crate::arch::{DeliveryModel, ModelReport};
 use crate::dist::Dist;
-use crate::engine::rng::splitmix64;
+use crate::engine::DeliveryModel;
+use crate::engine::observation::{NodeId, NodeKind, Visible};
 use crate::engine::{Churn, Ctx, Dest, ModelEvent, MsgId, SimRng};
+use crate::metrics::ModelReport;
 use crate::metrics::recorder::LossReason;
-use crate::observe::{NodeId, NodeKind, Visible};
+use crate::rng::splitmix64;
 use crate::time::{SimDuration, SimTime};
 use crate::world::{RegionId, UserId};
 

@@ -63,11 +63,12 @@ use rand_distr::{Distribution, Exp};
 
 use crate::arch::kit::window::{counting, in_sending_period};
 use crate::arch::onion::{next_poll, polls_between};
-use crate::arch::{DeliveryModel, ModelReport, ServerStats};
 use crate::dist::Dist;
+use crate::engine::DeliveryModel;
+use crate::engine::observation::{NodeId, NodeKind, Visible};
 use crate::engine::{Ctx, ModelEvent, MsgId, SimRng};
 use crate::metrics::recorder::LossReason;
-use crate::observe::{NodeId, NodeKind, Visible};
+use crate::metrics::{ModelReport, ServerStats};
 use crate::time::{SimDuration, SimTime};
 use crate::world::{RegionId, UserId};
 

@@ -1,11 +1,10 @@
-//! Delivery models: the trait every architecture implements, and the closed set of built-in ones.
+//! The built-in delivery models: the closed set of architectures, [`ArchSpec`], matched
+//! exhaustively, one file or folder each, and the mechanisms they share (`kit`).
 //!
-//! A delivery model reacts to the engine's events (a send, its own scheduled events, a user
-//! coming online or going offline) and moves messages through its nodes by scheduling events,
-//! recording hops (which adversaries observe) and settling each recipient copy as delivered or
-//! lost. The trait is the open extension point: a researcher implements [`DeliveryModel`] for an
-//! own routing model and runs it beside the built-in ones (see `examples/`). The built-in
-//! architectures are a closed set, [`ArchSpec`], matched exhaustively.
+//! Each implements the engine's extension point, [`DeliveryModel`]: it reacts to the engine's
+//! events (a send, its own scheduled events, a user coming online or going offline) and moves
+//! messages through its nodes by scheduling events, recording hops (which adversaries observe)
+//! and settling each recipient copy as delivered or lost.
 
 pub mod centralized;
 pub mod federated;
@@ -14,82 +13,7 @@ pub mod mixnet;
 pub mod onion;
 pub mod p2p;
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
-
-use crate::engine::{Ctx, ModelEvent, MsgId, SimRng};
-use crate::observe::NodeId;
-use crate::world::UserId;
-
-/// A delivery protocol, reacting to events on the shared world.
-pub trait DeliveryModel: Send {
-    /// The label this architecture carries in every output.
-    fn name(&self) -> &str;
-
-    /// Roughly how many engine events one message costs this model, relative to other models.
-    /// Runs of one scenario start in decreasing order of it, so the longest run never starts
-    /// last on a busy core; it never changes results.
-    fn work_per_message(&self) -> f64 {
-        5.0
-    }
-
-    /// Builds the infrastructure (servers, relays) and schedules its own timeline (outages).
-    /// `infra_rng` is this architecture's infrastructure stream; run-time draws use `ctx.rng()`.
-    fn init(&mut self, ctx: &mut Ctx<'_>, infra_rng: &mut SimRng);
-
-    /// A user sent message `msg` (its sender, destination and size are in `ctx.msg(msg)`).
-    fn on_send(&mut self, ctx: &mut Ctx<'_>, msg: MsgId);
-
-    /// One of this model's own scheduled events fired.
-    fn on_event(&mut self, ctx: &mut Ctx<'_>, ev: ModelEvent);
-
-    /// `user` came online.
-    fn on_online(&mut self, _ctx: &mut Ctx<'_>, _user: UserId) {}
-
-    /// `user` went offline.
-    fn on_offline(&mut self, _ctx: &mut Ctx<'_>, _user: UserId) {}
-
-    /// Infrastructure node `node` went down (`up` false) or came back, by the fault timeline the
-    /// model registered with `Ctx::add_node_faults`.
-    fn on_node_change(&mut self, _ctx: &mut Ctx<'_>, _node: NodeId, _up: bool) {}
-
-    /// `user`'s internet connectivity changed (a regional outage began or ended), whether or not
-    /// the app is online; called only for users whose state actually flips.
-    fn on_connectivity(&mut self, _ctx: &mut Ctx<'_>, _user: UserId, _connected: bool) {}
-
-    /// The run ended: settle what the model knows is lost by now (expired storage), and report
-    /// the model's own figures. Copies still pending afterwards count as in flight.
-    fn finish(&mut self, ctx: &mut Ctx<'_>) -> ModelReport;
-}
-
-/// Load figures of one group of identical servers.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct ServerStats {
-    /// What the servers are ("provider", "home servers", "relays").
-    pub role: String,
-    /// How many servers (service channels) the group has.
-    pub count: u32,
-    /// Messages served in the measurement window.
-    pub served: u64,
-    /// Busy time over available time during the sending period (after the warm-up), 0 to 1.
-    pub utilisation: f64,
-    /// Most messages waiting at once.
-    pub peak_queue: u64,
-    /// Mean time from arrival to end of service (sojourn), ms; null when nothing was served.
-    pub mean_sojourn_ms: Option<f64>,
-    /// Mean time waiting before service, ms; null when nothing was served.
-    pub mean_wait_ms: Option<f64>,
-}
-
-/// Figures a model reports about itself beyond the engine's metrics.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct ModelReport {
-    /// Server groups and their load.
-    pub servers: Vec<ServerStats>,
-    /// Named model-specific figures (retries, lookups), in name order.
-    pub figures: BTreeMap<String, f64>,
-}
+use crate::engine::DeliveryModel;
 
 /// The built-in architectures, with their resolved parameters.
 #[derive(Clone, Debug)]

@@ -76,12 +76,13 @@ use std::collections::HashSet;
 use rand::RngExt;
 
 use crate::arch::kit::NONE;
-use crate::arch::{DeliveryModel, ModelReport};
 use crate::dist::Dist;
-use crate::engine::rng::splitmix64;
+use crate::engine::DeliveryModel;
+use crate::engine::observation::{NodeId, NodeKind, Visible};
 use crate::engine::{Ctx, ModelEvent, MsgId, SimRng};
+use crate::metrics::ModelReport;
 use crate::metrics::recorder::LossReason;
-use crate::observe::{NodeId, NodeKind, Visible};
+use crate::rng::splitmix64;
 use crate::time::{SimDuration, SimTime};
 use crate::world::overlay::{LookupScratch, Overlay};
 use crate::world::{RegionId, UserId};

@@ -243,7 +243,7 @@ impl Connectivity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{Purpose, stream};
+    use crate::rng::{Purpose, stream};
 
     fn t(s: u64) -> SimTime {
         SimTime(s * 1_000_000)

@@ -10,63 +10,26 @@
 
 pub mod connectivity;
 pub mod messages;
+pub mod model;
+pub mod observation;
 pub mod queue;
-pub mod rng;
 
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 
-use crate::arch::{DeliveryModel, ModelReport};
-use crate::metrics::recorder::{LossReason, Recorder, Window};
+use crate::metrics::ModelReport;
+use crate::metrics::recorder::{LossReason, Recorder};
 use crate::metrics::trace::{CopyRecord, CopySink, Outcome};
-use crate::observe::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink, Truth, VisibilityTally, Visible};
-use crate::time::{SimDuration, SimTime};
+pub use crate::rng::SimRng;
+use crate::rng::{self, Purpose, stream};
+use crate::time::{SimDuration, SimTime, Window};
 use crate::world::{RegionId, UserId, World};
 pub use connectivity::Churn;
 use connectivity::Connectivity;
 pub use messages::{Dest, Message, MessageTable, MsgId};
+pub use model::{DeliveryModel, ModelEvent};
+use observation::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink, Truth, VisibilityTally, Visible};
 use queue::EventQueue;
-pub use rng::SimRng;
-use rng::{Purpose, stream};
-
-/// An event of a delivery model: a kind the model defines and three words of payload.
-///
-/// Small and `Copy` so the queue moves it by value; kinds at or above [`ModelEvent::RESERVED`]
-/// belong to the engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ModelEvent {
-    /// The model's own event kind.
-    pub kind: u16,
-    /// Payload word (often a message slot).
-    pub a: u32,
-    /// Payload word (often a message generation).
-    pub b: u32,
-    /// Payload word (a node, a copy's recipient, an attempt number).
-    pub c: u32,
-}
-
-impl ModelEvent {
-    /// First kind reserved for the engine's own events.
-    pub const RESERVED: u16 = 0xFF00;
-    const TOGGLE: u16 = 0xFFFF;
-    const SEND: u16 = 0xFFFE;
-    /// A node's fault transition: `a` = index among infrastructure nodes, `b` = 1 when it comes up.
-    const NODE: u16 = 0xFFFD;
-    /// An internet transition: `a` = region (or every region), `b` = 1 when it comes back.
-    const NET: u16 = 0xFFFC;
-
-    /// An event about a message: its handle travels in `a` and `b`.
-    #[inline]
-    pub fn for_msg(kind: u16, msg: MsgId, c: u32) -> ModelEvent {
-        ModelEvent { kind, a: msg.slot, b: msg.generation, c }
-    }
-
-    /// The message handle of an event made by [`ModelEvent::for_msg`].
-    #[inline]
-    pub fn msg(&self) -> MsgId {
-        MsgId { slot: self.a, generation: self.b }
-    }
-}
 
 /// What the engine needs to know about the run besides the world and the model.
 #[derive(Clone, Copy, Debug)]

@@ -60,7 +60,7 @@ pub fn label_key(label: &str) -> String {
     label.replace('.', "_")
 }
 
-/// The top-level fields of a serialised [`crate::metrics::ArchSummary`]: the first segment of
+/// The top-level fields of a serialised [`crate::results::ArchSummary`]: the first segment of
 /// every architecture metric name. Checked against the type by a test, so a scenario's metric
 /// names can be checked before a run.
 pub const SUMMARY_FIELDS: &[&str] = &[

@@ -2,12 +2,12 @@
 //!
 //! The recorder is fed by the engine as copies are delivered or lost and as hops are made; it
 //! allocates nothing per event (the histograms are fixed-size). Messages sent during the warm-up
-//! are simulated but not recorded. [`crate::metrics::summary`] turns a recorder into figures.
+//! are simulated but not recorded. `results::summary` turns a recorder into figures.
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::time::{SimDuration, SimTime};
+use crate::time::SimDuration;
 
 /// Why a copy of a message was never delivered. A closed set: every model picks one of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -183,16 +183,4 @@ impl Recorder {
     pub fn lost_for(&self, reason: LossReason) -> u64 {
         self.lost[reason.index()]
     }
-}
-
-/// When statistics are recorded: messages created in `[warmup_end, sends_end)`, device activity
-/// in `[warmup_end, run_end)`.
-#[derive(Clone, Copy, Debug)]
-pub struct Window {
-    /// End of the warm-up.
-    pub warmup_end: SimTime,
-    /// No sends from here on (start of the cool-down).
-    pub sends_end: SimTime,
-    /// End of the run.
-    pub run_end: SimTime,
 }

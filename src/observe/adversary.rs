@@ -13,7 +13,7 @@
 use rand::RngExt;
 
 use crate::engine::SimRng;
-use crate::observe::{NodeId, NodeKind, NodeKinds};
+use crate::engine::observation::{NodeId, NodeKind, NodeKinds};
 use crate::time::SimDuration;
 use crate::world::{RegionId, UserId, World};
 
@@ -308,7 +308,7 @@ fn draw_order(n: usize, choose: Choose, weight: &dyn Fn(usize) -> f64, rng: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{Purpose, stream};
+    use crate::rng::{Purpose, stream};
 
     fn kinds<'a>(
         infra: &'a [NodeKind],

@@ -28,7 +28,7 @@
 
 use std::collections::VecDeque;
 
-use crate::observe::NodeId;
+use crate::engine::observation::NodeId;
 use crate::observe::entropy::entropy_bits;
 use crate::time::{SimDuration, SimTime};
 use crate::world::UserId;

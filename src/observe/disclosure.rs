@@ -328,7 +328,7 @@ mod tests {
         SimTime(s * 1_000_000)
     }
 
-    use crate::engine::rng::{Purpose, stream};
+    use crate::rng::{Purpose, stream};
     use rand::RngExt;
 
     #[test]

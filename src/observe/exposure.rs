@@ -19,7 +19,7 @@
 
 use serde::Serialize;
 
-use crate::engine::rng::{Purpose, stream};
+use crate::engine::observation::{NodeKind, NodeKinds, Observation, ObservationSink, Truth};
 use crate::observe::adversary::{AdversarySpec, Links, Mode, Vantage, View};
 use crate::observe::correlate::Correlator;
 use crate::observe::disclosure::{ActiveSet, Disclosure, DisclosureSummary};
@@ -29,7 +29,7 @@ use crate::observe::graph::{
     score_addresses, score_graph, score_rooms,
 };
 use crate::observe::knowledge::{FragInfo, IntSet, Knowledge, LOOSE, LazyRecords, MsgRecord, MsgTable, Seen};
-use crate::observe::{NodeKind, NodeKinds, Observation, ObservationSink, Truth};
+use crate::rng::{Purpose, stream};
 use crate::time::SimTime;
 use crate::world::{UserId, World};
 

@@ -200,7 +200,7 @@ pub fn score_rooms(learned: &IntSet<u64>, rooms: &Rooms) -> RoomSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{Purpose, stream};
+    use crate::rng::{Purpose, stream};
     use crate::world::SocialModel;
 
     #[test]

@@ -22,7 +22,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::observe::NodeId;
+use crate::engine::observation::NodeId;
 use crate::world::UserId;
 
 /// "No value" in the compact u32 fields.

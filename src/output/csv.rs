@@ -2,7 +2,8 @@
 //! row per adversary, architecture and metric), tidy tables for pandas or R. Undefined values are
 //! empty cells.
 
-use crate::metrics::{ArchSummary, LossReason};
+use crate::metrics::LossReason;
+use crate::results::ArchSummary;
 use crate::run::RunResults;
 
 fn cell(v: Option<f64>) -> String {

@@ -7,10 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::ArchSummary;
-use crate::metrics::summary::CdfPoint;
 use crate::output::charts::{ChartSet, Frame, LatencyCurves};
 use crate::output::figures::Figures;
+use crate::results::ArchSummary;
+use crate::results::summary::CdfPoint;
 use crate::run::{Cdfs, RunResults, WorldSummary};
 use crate::scenario::Scenario;
 use crate::scenario::schema::RawScenario;

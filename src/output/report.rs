@@ -17,9 +17,9 @@
 use std::fmt::Write;
 
 use crate::metrics::recorder::LossReason;
-use crate::metrics::summary::{ArchSummary, LatencyStats};
 use crate::output::charts::{arch_colour_hex, bytes, duration_ms, percent, sig3};
 use crate::output::json::{RunFile, results_json_with_command};
+use crate::results::summary::{ArchSummary, LatencyStats};
 use crate::run::RunResults;
 use crate::scenario::Scenario;
 use crate::scenario::claims::claim;

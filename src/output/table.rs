@@ -11,10 +11,10 @@
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::metrics::ArchSummary;
 use crate::observe::exposure::AdversaryExposure;
 use crate::output::charts::{bytes, duration_ms, percent, sig3};
 use crate::output::figures::Figures;
+use crate::results::ArchSummary;
 use crate::run::RunResults;
 
 /// The width tables are laid out for when neither `COLUMNS` nor the terminal says.

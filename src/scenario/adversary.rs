@@ -12,7 +12,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::observe::NodeKind;
+use crate::engine::observation::NodeKind;
 use crate::observe::adversary::{AdversarySpec, Choose, Mode, NodePick, Vantage};
 use crate::scenario::diag::{KeyPath, Problem};
 use crate::scenario::resolve::{Env, positive_duration};

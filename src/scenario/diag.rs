@@ -364,12 +364,6 @@ fn locate_in(doc: &toml::Spanned<DeTable<'_>>, path: &KeyPath) -> Option<Range<u
     best
 }
 
-/// 1-based line and column of a byte offset, the column counted in characters (what an editor
-/// shows).
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    Framer::new("", text, &[]).line_col(offset)
-}
-
 /// Places one problem in its file (see [`Framer`] for many); `overridden` lists the keys the
 /// command line set, each with its flag.
 pub fn frame(file: &str, text: &str, problem: Problem, overridden: &[(KeyPath, &str)]) -> ScenarioDiagnostic {
@@ -386,10 +380,22 @@ mod tests {
     #[test]
     fn locates_keys_in_tables_and_arrays_of_tables() {
         let s = locate(DOC, &KeyPath::parse("world.users")).unwrap();
-        assert_eq!(line_col(DOC, s.start), (3, 1));
+        assert_eq!(crate::text::line_col(DOC, s.start), (3, 1));
         let s = locate(DOC, &KeyPath::parse("arch[1].servers")).unwrap();
-        assert_eq!(line_col(DOC, s.start), (9, 1));
+        assert_eq!(crate::text::line_col(DOC, s.start), (9, 1));
         assert!(locate(DOC, &KeyPath::parse("world.nothing")).is_none());
+    }
+
+    #[test]
+    fn the_line_index_agrees_with_a_direct_count() {
+        // Framer indexes lines once; text::line_col counts from scratch. Every offset (inside
+        // multi-byte characters and at line ends included) must land on the same place.
+        let text = "a = \"é\"\r\n\n[t]\nk = \"日本\"";
+        let framer = Framer::new("t.toml", text, &[]);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(framer.line_col(offset), crate::text::line_col(text, offset), "offset {offset}");
+        }
+        assert_eq!(crate::text::line_col(text, text.len()), (4, 9));
     }
 
     #[test]

@@ -17,13 +17,13 @@ pub mod figures;
 pub mod presets;
 pub mod resolve;
 pub mod schema;
+pub mod sweep_table;
 pub mod units;
 
 use std::path::{Path, PathBuf};
 
 use crate::arch::ArchSpec;
-use crate::metrics::Window;
-use crate::time::SimDuration;
+use crate::time::{SimDuration, Window};
 use crate::world::WorldParams;
 use diag::{Framer, KeyPath, Problem, ScenarioDiagnostic, Seg, frame};
 use schema::RawScenario;
@@ -216,7 +216,7 @@ pub fn utf8_text(file: &str, bytes: Vec<u8>) -> Result<String, ScenarioError> {
         let bytes = e.as_bytes();
         let good = e.utf8_error().valid_up_to();
         let valid = std::str::from_utf8(&bytes[..good]).expect("valid up to here");
-        let (line, column) = diag::line_col(valid, good);
+        let (line, column) = crate::text::line_col(valid, good);
         ScenarioError::NotUtf8 { file: file.to_owned(), line, column, byte: bytes[good] }
     })
 }

@@ -8,14 +8,13 @@ use std::path::Path;
 
 use crate::arch::ArchSpec;
 use crate::dist::Dist;
-use crate::metrics::Window;
 use crate::scenario::arch::resolve_kind;
 use crate::scenario::diag::{KeyPath, Problem, Seg};
 use crate::scenario::presets;
 use crate::scenario::schema::{DistFamily, RawDist, RawScenario, SocialKind};
 use crate::scenario::units::{Duration, Size};
 use crate::scenario::{ArchEntry, Scenario};
-use crate::time::{SimDuration, SimTime};
+use crate::time::{SimDuration, SimTime, Window};
 use crate::world::regions::{DEFAULT_REGION_WEIGHTS, SOUTH_AMERICA_DIAGONAL_MS};
 use crate::world::{InternetOutage, LinkDelays, RegionId, Regions, SocialModel, WorldParams};
 use crate::world::{availability::AvailabilityParams, workload::WorkloadParams};

@@ -60,7 +60,7 @@ pub struct RawScenario {
     pub adversary: Vec<crate::scenario::adversary::RawAdversary>,
     /// What `netarch sweep <scenario>` varies when no `--vary` is given (see docs/sweeps.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sweep: Option<crate::sweep::plan::RawSweep>,
+    pub sweep: Option<crate::scenario::sweep_table::RawSweep>,
 }
 
 /// What `netarch explain` says about a scenario.

@@ -8,14 +8,13 @@
 //! plan: `sweep.json` records it, and a resume with different keys, values, seed or version is
 //! refused rather than mixed. Once every run of the whole sweep is saved (an unsharded sweep),
 //! the tables, charts and report are written from the saved files, in run order, so their bytes
-//! do not depend on the number of jobs. The one place that knows `ctrlc` is this module.
+//! do not depend on the number of jobs. The progress bar and the Ctrl-C handler are the binary's:
+//! this module reports progress through [`ExecOptions::progress`] and stops when
+//! [`ExecOptions::stop`] is set.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::plan::{Plan, RunId, Shard};
 use super::redraw::{Written, write_outputs};
@@ -24,21 +23,35 @@ use super::{SweepDoc, SweepError, io, layout, remove_stale_temporaries, runs_pre
 use crate::run::{entries, run};
 use crate::scenario::Source;
 
+/// How far a sweep is: told once before the first run and after every finished run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Runs finished this time.
+    pub runs_done: u64,
+    /// Runs to do this time (this shard's, less those an earlier sweep saved).
+    pub runs: u64,
+    /// Points whose every run of this folder is saved.
+    pub points_done: u64,
+    /// Points this folder holds runs of.
+    pub points: u64,
+}
+
 /// How to run a plan.
-#[derive(Clone, Debug, Default)]
-pub struct ExecOptions {
+#[derive(Clone, Copy, Default)]
+pub struct ExecOptions<'a> {
     /// Runs at once (0: one per core).
     pub jobs: usize,
     /// Run only this shard's share of the runs.
     pub shard: Option<Shard>,
     /// Keep the runs an earlier, interrupted sweep of the same plan saved in the folder.
     pub resume: bool,
-    /// Draw a progress bar on stderr (when it is a terminal).
-    pub progress: bool,
-    /// Stop cleanly on Ctrl-C (the command line sets it; a library caller usually does not).
-    pub interruptible: bool,
-    /// The command that resumes this sweep, for the message after Ctrl-C.
-    pub resume_command: String,
+    /// Told how far the sweep is (the command line draws a progress bar with it).
+    pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
+    /// Once set (the command line's Ctrl-C handler sets it), the runs in progress finish and no
+    /// other starts; the sweep then ends with [`SweepError::Interrupted`].
+    pub stop: Option<&'a AtomicBool>,
+    /// The command that resumes this sweep, for the message after an interruption.
+    pub resume_command: &'a str,
 }
 
 /// What a sweep did.
@@ -56,36 +69,6 @@ pub struct ExecSummary {
     pub outputs: Option<Written>,
 }
 
-/// Ctrl-C presses since the sweep started.
-static INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
-/// What to tell the user when a second Ctrl-C stops the process at once.
-static RESUME_HINT: Mutex<String> = Mutex::new(String::new());
-
-/// Installs the Ctrl-C handler once per process: the first press asks the pool to stop after
-/// the runs in progress, the second exits at once (finished runs are already saved).
-fn install_interrupt_handler(resume: &str) {
-    static INSTALLED: OnceLock<bool> = OnceLock::new();
-    *RESUME_HINT.lock().unwrap_or_else(|e| e.into_inner()) = resume.to_owned();
-    INSTALLED.get_or_init(|| {
-        ctrlc::set_handler(|| {
-            if INTERRUPTS.fetch_add(1, Ordering::SeqCst) == 0 {
-                eprintln!(
-                    "\nCtrl-C: finishing the runs in progress, then stopping (press Ctrl-C again to stop at once)"
-                );
-            } else {
-                let hint = RESUME_HINT.lock().map(|h| h.clone()).unwrap_or_default();
-                eprintln!("\nstopped; every finished run is kept. Resume with: {hint}");
-                std::process::exit(130);
-            }
-        })
-        .is_ok()
-    });
-}
-
-fn interrupted() -> bool {
-    INTERRUPTS.load(Ordering::SeqCst) > 0
-}
-
 /// Runs a plan's runs (this shard's, if any) into `folder`, then writes the tables, charts and
 /// report when the folder holds the whole sweep.
 pub fn execute(plan: &Plan, source: &Source, folder: &Path, opts: &ExecOptions) -> Result<ExecSummary, SweepError> {
@@ -97,12 +80,15 @@ pub fn execute(plan: &Plan, source: &Source, folder: &Path, opts: &ExecOptions) 
     let total = own.len() as u64;
     let skipped = total - todo.len() as u64;
 
-    if opts.interruptible {
-        INTERRUPTS.store(0, Ordering::SeqCst);
-        install_interrupt_handler(&opts.resume_command);
-    }
     let points = points_left(plan, &own, &todo);
-    let bar = progress_bar(&points, todo.len() as u64, opts.progress);
+    let runs = todo.len() as u64;
+    let tell = |runs_done: u64, points: &(u64, Vec<u32>, u64)| {
+        if let Some(progress) = opts.progress {
+            progress(Progress { runs_done, runs, points_done: points.0, points: points.2 });
+        }
+    };
+    tell(0, &points);
+    let stopped = || opts.stop.is_some_and(|s| s.load(Ordering::SeqCst));
     let points_left = Mutex::new(points);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<SweepError>> = Mutex::new(None);
@@ -119,21 +105,20 @@ pub fn execute(plan: &Plan, source: &Source, folder: &Path, opts: &ExecOptions) 
         for _ in 0..jobs.min(todo.len()) {
             scope.spawn(|_| {
                 loop {
-                    if interrupted() || failed.load(Ordering::SeqCst) {
+                    if stopped() || failed.load(Ordering::SeqCst) {
                         break;
                     }
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&id) = todo.get(i) else { break };
                     match run_one(plan, source, folder, id) {
                         Ok(()) => {
-                            ran.fetch_add(1, Ordering::SeqCst);
                             let mut left = points_left.lock().unwrap_or_else(|e| e.into_inner());
+                            let runs_done = ran.fetch_add(1, Ordering::SeqCst) as u64 + 1;
                             left.1[id.point as usize] -= 1;
                             if left.1[id.point as usize] == 0 {
                                 left.0 += 1;
                             }
-                            bar.set_message(format!("{}/{} points", left.0, left.2));
-                            bar.inc(1);
+                            tell(runs_done, &left);
                         }
                         Err(e) => {
                             failed.store(true, Ordering::SeqCst);
@@ -144,7 +129,6 @@ pub fn execute(plan: &Plan, source: &Source, folder: &Path, opts: &ExecOptions) 
             });
         }
     });
-    bar.finish_and_clear();
     if let Some(e) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
@@ -154,7 +138,7 @@ pub fn execute(plan: &Plan, source: &Source, folder: &Path, opts: &ExecOptions) 
             done: skipped + ran,
             total,
             folder: folder.to_path_buf(),
-            resume: opts.resume_command.clone(),
+            resume: opts.resume_command.to_owned(),
         });
     }
     let outputs = if shard.is_none() { Some(finish(folder, plan)?) } else { None };
@@ -208,21 +192,6 @@ fn points_left(plan: &Plan, own: &[RunId], todo: &[RunId]) -> (u64, Vec<u32>, u6
     touched.dedup();
     let finished = touched.iter().filter(|&&p| left[p as usize] == 0).count() as u64;
     (finished, left, touched.len() as u64)
-}
-
-fn progress_bar(points: &(u64, Vec<u32>, u64), runs: u64, show: bool) -> ProgressBar {
-    let target = if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-    let bar = ProgressBar::with_draw_target(Some(runs), target);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, ~{eta} left")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(format!("{}/{} points", points.0, points.2));
-    if show {
-        bar.enable_steady_tick(Duration::from_millis(500));
-    }
-    bar
 }
 
 /// Makes `folder` ready for `doc` and returns the runs already done (sorted). A folder holding

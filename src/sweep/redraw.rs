@@ -13,13 +13,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::aggregate::{Aggregate, Stats, aggregate, aggregate_csv};
-use super::plan::{Plan, Unit};
+use super::plan::Plan;
 use super::tidy::{RunFigures, read_tidy, tidy_csv};
 use super::{SweepDoc, SweepError, io, layout, write_atomic};
 use crate::output::charts::Frame;
 use crate::output::charts::sweep::{SweepAxis, SweepChart, SweepLine, SweepPoint, write_sweep_charts};
 use crate::output::draw_run;
 use crate::output::json::RunFile;
+use crate::scenario::sweep_table::Unit;
 
 /// What was written.
 #[derive(Clone, Debug, Default)]

@@ -131,7 +131,7 @@ pub fn files(plan: &Plan, results: &[RunResults]) -> (Vec<(String, Vec<u8>)>, Ve
         .iter()
         .enumerate()
         .map(|(a, arch)| {
-            let cdfs: Vec<(&[crate::metrics::summary::CdfPoint], f64)> =
+            let cdfs: Vec<(&[crate::results::summary::CdfPoint], f64)> =
                 results.iter().map(|r| (r.cdfs[a].all.as_slice(), r.archs[a].delivery_ratio.unwrap_or(0.0))).collect();
             BandSeries::from_cdfs(arch, &cdfs)
         })

@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use super::plan::{Plan, RunId};
 use super::{SweepError, io};
-use crate::metrics::ArchSummary;
 pub use crate::metrics::leaves::flatten;
+use crate::results::ArchSummary;
 use crate::run::{RunResults, WorldSummary};
 
 /// The contents of one run file.
@@ -38,7 +38,7 @@ struct RunDoc<'a> {
 #[derive(Serialize)]
 struct KeyValue {
     key: String,
-    value: super::plan::SweepValue,
+    value: crate::scenario::sweep_table::SweepValue,
 }
 
 /// The run file of run `id`: its point's values, its seed, the world's figures and every
@@ -113,7 +113,7 @@ pub fn cell(v: Option<f64>) -> String {
 
 /// Whether a varied key's values are all durations (then the tables add its value in seconds).
 fn is_duration(v: &super::plan::Vary) -> bool {
-    v.values.iter().all(|x| matches!(x.numeric(), Some((_, super::plan::Unit::Seconds))))
+    v.values.iter().all(|x| matches!(x.numeric(), Some((_, crate::scenario::sweep_table::Unit::Seconds))))
 }
 
 /// The columns of the varied keys: each key's values as written, and beside a duration key its

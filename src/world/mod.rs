@@ -14,7 +14,7 @@ pub mod workload;
 
 use rand::RngExt;
 
-use crate::engine::rng::{Purpose, stream};
+use crate::rng::{Purpose, stream};
 use crate::time::SimTime;
 pub use availability::AvailabilityParams;
 pub use regions::{LinkDelays, RegionId, Regions};

@@ -25,7 +25,7 @@
 
 use rand::RngExt;
 
-use crate::engine::rng::{SimRng, splitmix64};
+use crate::rng::{SimRng, splitmix64};
 use crate::time::SimDuration;
 
 /// A node's position in the overlay: the same number as the user it belongs to.
@@ -270,7 +270,7 @@ impl Overlay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{Purpose, stream};
+    use crate::rng::{Purpose, stream};
 
     #[test]
     fn buckets_hold_only_nodes_with_the_right_prefix() {

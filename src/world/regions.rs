@@ -9,7 +9,7 @@
 
 use rand_distr::{Distribution, Exp};
 
-use crate::engine::rng::SimRng;
+use crate::rng::SimRng;
 use crate::time::SimDuration;
 
 /// Index of a region in the matrix.
@@ -111,7 +111,7 @@ impl Regions {
         let text = std::str::from_utf8(bytes).map_err(|e| {
             let good = e.valid_up_to();
             let valid = std::str::from_utf8(&bytes[..good]).expect("valid up to here");
-            let (line, column) = crate::scenario::diag::line_col(valid, good);
+            let (line, column) = crate::text::line_col(valid, good);
             MatrixError::NotUtf8 { line, column, byte: bytes[good] }
         })?;
         Regions::from_csv(text, empty_diagonal_ms)

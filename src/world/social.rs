@@ -8,7 +8,7 @@
 use petgraph::graph::{NodeIndex, UnGraph};
 use rand::RngExt;
 
-use crate::engine::rng::SimRng;
+use crate::rng::SimRng;
 
 /// How the social graph is generated.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -308,7 +308,7 @@ impl Rooms {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{Purpose, stream};
+    use crate::rng::{Purpose, stream};
 
     #[test]
     fn small_world_without_rewiring_is_a_ring_lattice() {

@@ -28,10 +28,17 @@ fn every_preset_runs_by_name() {
     }
 }
 
+/// What `netarch explain <name>` prints (the command line is the binary's, not the library's).
+fn explain(name: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netarch")).args(["explain", name]).output().unwrap();
+    assert!(out.status.success(), "explain {name}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn every_builtin_explains_itself_and_names_known_claims() {
     for b in builtin::BUILTINS {
-        let text = netarch::app::explain_text(b.name).unwrap();
+        let text = explain(b.name);
         for heading in ["What it models", "What the run shows", "Turn this knob next", "Where the defaults come from"] {
             assert!(text.contains(heading), "{}: no `{heading}`", b.name);
         }
@@ -39,6 +46,6 @@ fn every_builtin_explains_itself_and_names_known_claims() {
         assert!(!s.raw.title.is_empty(), "{} has no title", b.name);
     }
     for p in presets::names() {
-        assert!(netarch::app::explain_text(p).unwrap().contains("Where the defaults come from"));
+        assert!(explain(p).contains("Where the defaults come from"));
     }
 }

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests.
 
-use netarch::metrics::ArchSummary;
+use netarch::results::ArchSummary;
 use netarch::run::{RunResults, entries, run};
 use netarch::scenario::{Scenario, Source, parse};
 

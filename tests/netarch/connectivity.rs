@@ -1,10 +1,11 @@
 //! The engine's connectivity and fault service: node timelines (scheduled outages as a union,
 //! MTBF/MTTR churn) and users' internet, and the reconnect it makes possible.
 
-use netarch::arch::{DeliveryModel, ModelReport};
+use netarch::engine::DeliveryModel;
+use netarch::engine::observation::{NodeId, NodeKind};
 use netarch::engine::{Churn, Ctx, ModelEvent, MsgId, RunConfig, Sim, SimRng};
+use netarch::metrics::ModelReport;
 use netarch::metrics::recorder::LossReason;
-use netarch::observe::{NodeId, NodeKind};
 use netarch::time::{SimDuration, SimTime};
 use netarch::world::World;
 

@@ -2,10 +2,10 @@
 //! against what each design must reveal, the entropy metric against theory, and the direction of
 //! each teaching scenario's claim on small runs.
 
-use netarch::metrics::ArchSummary;
+use netarch::engine::observation::{NodeKind, NodeKinds, Observation, ObservationSink, Truth, Visible};
 use netarch::observe::adversary::{AdversarySpec, Mode, Vantage};
 use netarch::observe::exposure::{AdversaryExposure, ExposureAnalysis};
-use netarch::observe::{NodeKind, NodeKinds, Observation, ObservationSink, Truth, Visible};
+use netarch::results::ArchSummary;
 use netarch::run::RunResults;
 use netarch::scenario::{Source, load, parse};
 use netarch::time::{SimDuration, SimTime};

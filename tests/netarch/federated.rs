@@ -5,9 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use netarch::arch::ArchSpec;
 use netarch::arch::federated::Federated;
+use netarch::engine::observation::{NodeKind, NodeKinds, Observation, ObservationSink};
 use netarch::engine::{RunConfig, Sim};
-use netarch::metrics::{ArchSummary, LossReason};
-use netarch::observe::{NodeKind, NodeKinds, Observation, ObservationSink};
+use netarch::metrics::LossReason;
+use netarch::results::ArchSummary;
 use netarch::scenario::Scenario;
 use netarch::world::World;
 

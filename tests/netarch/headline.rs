@@ -95,7 +95,19 @@ fn a_changed_seed_and_population_changes_the_figures_the_text_states_issue_13() 
 
 #[test]
 fn explain_without_a_run_names_figures_and_states_none_issue_13() {
-    let text = netarch::app::explain_text("mixnet").unwrap();
+    // The binary, run where no netarch-out/ folder is, so no earlier run is picked up.
+    let explain = |args: &[&str], cwd: &std::path::Path| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_netarch"))
+            .arg("explain")
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let empty = tempfile::tempdir().unwrap();
+    let (code, text) = explain(&["mixnet"], empty.path());
+    assert_eq!(code, Some(0));
     let shows = text.split("What the run shows:").nth(1).unwrap().split("Turn this knob next").next().unwrap();
     assert!(!shows.contains('{'), "{shows}");
     assert!(shows.contains("[p50 online@send of session]"), "{shows}");
@@ -105,11 +117,13 @@ fn explain_without_a_run_names_figures_and_states_none_issue_13() {
     let s = parse(&load("store-and-forward").unwrap(), &["world.users=100".into(), "duration=4h".into()]).unwrap();
     let r = run(&s, entries(&s), &|_, _| {}).unwrap();
     let folder = netarch::output::write_run_folder(&dir.path().join("sf"), &s, &r, "netarch run test").unwrap();
-    let text = netarch::app::explain_run("store-and-forward", &folder).unwrap();
+    let folder_arg = folder.to_str().unwrap();
+    let (code, text) = explain(&["store-and-forward", "--run", folder_arg], empty.path());
+    assert_eq!(code, Some(0));
     let mean = r.archs[0].time_stored.mean_ms.unwrap();
     assert!(text.contains(&netarch::output::figures::format_value("time_stored.mean_ms", mean, None)), "{text}");
     assert!(text.contains("Figures from the run in"), "{text}");
-    assert!(netarch::app::explain_run("mixnet", &folder).is_err(), "a run of another scenario");
+    assert_ne!(explain(&["mixnet", "--run", folder_arg], empty.path()).0, Some(0), "a run of another scenario");
     let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
     assert!(html.contains("Headline figures") && html.contains("Reading of this run"), "report sections");
     assert!(html.find("Headline figures").unwrap() < html.find("What the run shows").unwrap(), "headline first");

@@ -4,6 +4,7 @@ mod bad_input;
 mod builtins;
 mod common;
 mod connectivity;
+mod deps;
 mod determinism;
 mod exposure;
 mod federated;

@@ -5,10 +5,11 @@
 
 use std::sync::OnceLock;
 
+use netarch::engine::observation::{NodeKind, NodeKinds, Observation, ObservationSink};
 use netarch::engine::{RunConfig, RunOutput, Sim};
-use netarch::metrics::{ArchSummary, LossReason};
+use netarch::metrics::LossReason;
 use netarch::observe::exposure::AdversaryExposure;
-use netarch::observe::{NodeKind, NodeKinds, Observation, ObservationSink};
+use netarch::results::ArchSummary;
 use netarch::run::RunResults;
 use netarch::scenario::{Scenario, Source, parse};
 use netarch::world::World;

@@ -1,8 +1,8 @@
 //! Onion-routed delivery through storage swarms (Session/Tor-like; claims A2, A3, A4, S4).
 
+use netarch::engine::observation::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink};
 use netarch::engine::{RunConfig, RunOutput, Sim};
 use netarch::metrics::LossReason;
-use netarch::observe::{NodeId, NodeKind, NodeKinds, Observation, ObservationSink};
 use netarch::scenario::{Scenario, Source, parse};
 use netarch::world::{Regions, World};
 use proptest::prelude::*;
@@ -383,7 +383,7 @@ fn onion_is_slower_than_centralized_on_the_same_workload() {
     let r = run_all(&s);
     let (signal, session) = (arch(&r, "signal"), arch(&r, "session"));
     assert_eq!(signal.copies_created, session.copies_created, "paired workload");
-    let on = |a: &netarch::metrics::ArchSummary| a.latency_online_at_send.p50_ms.unwrap();
+    let on = |a: &netarch::results::ArchSummary| a.latency_online_at_send.p50_ms.unwrap();
     assert!(on(session) > on(signal) + 1_000.0, "online p50: session {} ms, signal {} ms", on(session), on(signal));
     assert!(session.latency.p50_ms.unwrap() > signal.latency.p50_ms.unwrap());
     // Polling faster shortens the wait for the next poll and costs wake-ups.
@@ -403,7 +403,7 @@ fn swarms_deliver_to_offline_recipients_within_the_ttl() {
     let short = arch(&r, "TTL 20min");
     assert!(long.latency_offline_at_send.count > 100, "offline recipients got their messages later");
     assert_eq!(long.lost_by_reason[&LossReason::TtlExpired], 0);
-    let ratio = |a: &netarch::metrics::ArchSummary| a.delivered as f64 / a.copies_created as f64;
+    let ratio = |a: &netarch::results::ArchSummary| a.delivered as f64 / a.copies_created as f64;
     assert!(ratio(long) > 0.98, "long TTL delivers {}", ratio(long));
     let n = long.copies_created as f64;
     let se = (ratio(long) * (1.0 - ratio(long)) / n + ratio(short) * (1.0 - ratio(short)) / n).sqrt();
@@ -413,7 +413,7 @@ fn swarms_deliver_to_offline_recipients_within_the_ttl() {
     assert!(ratio(arch(&r, "TTL 3h")) <= ratio(long) && ratio(arch(&r, "TTL 3h")) >= ratio(short));
 }
 
-fn figure(a: &netarch::metrics::ArchSummary, k: &str) -> f64 {
+fn figure(a: &netarch::results::ArchSummary, k: &str) -> f64 {
     *a.model.figures.get(k).unwrap_or_else(|| panic!("{}: no figure `{k}`", a.name))
 }
 

@@ -1,10 +1,10 @@
 //! Peer-to-peer delivery (Briar-like; claims P1, P2, P3, P4, S3): both peers online, held by the
 //! sender meanwhile, DHT lookups, the battery proxy, onion transport and the proximity mesh.
 
-use netarch::engine::rng::{Purpose, stream};
+use netarch::engine::observation::{NodeKind, NodeKinds, Observation, ObservationSink};
 use netarch::engine::{RunConfig, RunOutput, Sim};
 use netarch::metrics::LossReason;
-use netarch::observe::{NodeKind, NodeKinds, Observation, ObservationSink};
+use netarch::rng::{Purpose, stream};
 use netarch::scenario::Scenario;
 use netarch::time::{SimDuration, SimTime};
 use netarch::world::World;
@@ -390,7 +390,7 @@ poll_on_start = false
 "#,
     );
     let (on, off) = (arch(&r, "poll on start"), arch(&r, "poll rounds only"));
-    let p50 = |a: &netarch::metrics::ArchSummary| a.online_to_delivery.p50_ms.unwrap();
+    let p50 = |a: &netarch::results::ArchSummary| a.online_to_delivery.p50_ms.unwrap();
     assert!(p50(off) > p50(on) + 10_000.0, "recipient back -> delivered: {} ms against {} ms", p50(off), p50(on));
     // The wait is about one poll interval (the recipient's first round comes 1 min after it is
     // back), not a loss: nearly as much arrives by the end.

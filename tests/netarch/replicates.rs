@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use netarch::engine::rng::{Purpose, derive_seed};
+use netarch::rng::{Purpose, derive_seed};
 
 const TINY: &str = r#"
 name = "tiny"

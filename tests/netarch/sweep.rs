@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use netarch::engine::rng::{Purpose, derive_seed};
+use netarch::rng::{Purpose, derive_seed};
 use netarch::sweep::exec::{ExecOptions, execute};
 use netarch::sweep::plan::{Plan, RunId, SweepRequest, resolve};
 use netarch::sweep::tidy::flatten;

@@ -6,9 +6,9 @@
 use rand::RngExt;
 
 use super::{FED_ARRIVE, Federated, PAIR_TIMER};
+use crate::engine::observation::Visible;
 use crate::engine::{Ctx, Dest, ModelEvent, MsgId};
 use crate::metrics::recorder::LossReason;
-use crate::observe::Visible;
 use crate::time::{SimDuration, SimTime};
 
 /// Bounds of the jitter factor Synapse multiplies each back-off step by
@@ -245,7 +245,7 @@ impl Federated {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{Purpose, stream};
+    use crate::rng::{Purpose, stream};
 
     fn synapse() -> Backoff {
         Backoff { min: SimDuration::from_secs(600), multiplier: 2.0, max: SimDuration::from_secs(7 * 86_400) }

@@ -7,7 +7,7 @@ use rand::{RngExt, SeedableRng};
 
 use super::{Federated, TAG_PLACEMENT};
 use crate::engine::SimRng;
-use crate::engine::rng::splitmix64;
+use crate::rng::splitmix64;
 use crate::world::{UserId, World};
 
 /// The servers of one room and the range of its members on each, in `room_members`.

@@ -17,9 +17,9 @@
 //! ```
 
 use super::lists::{Chain, KeyedLists};
+use crate::engine::observation::{NodeId, Visible};
 use crate::engine::{Ctx, MsgId};
 use crate::metrics::recorder::LossReason;
-use crate::observe::{NodeId, Visible};
 use crate::time::{SimDuration, SimTime};
 use crate::world::UserId;
 
@@ -169,9 +169,10 @@ impl Mailbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::{DeliveryModel, ModelReport};
+    use crate::engine::DeliveryModel;
     use crate::engine::{ModelEvent, SimRng};
-    use crate::metrics::ArchSummary;
+    use crate::metrics::ModelReport;
+    use crate::results::ArchSummary;
     use crate::run::{Entry, run};
     use crate::scenario::{Source, parse};
 

@@ -5,7 +5,7 @@
 //! [`lists::KeyedLists`] (per-key FIFO lists over one node slab), [`mailbox::Mailbox`] (copies
 //! stored for recipients, drained in FIFO order, expired by retention, with the storage and loss
 //! accounting done through `Ctx`), [`service::ServiceQueue`] (a c-server FIFO queue and its
-//! [`ServerStats`](crate::arch::ServerStats); [`service::Load`] for nodes without a queue),
+//! [`ServerStats`](crate::metrics::ServerStats); [`service::Load`] for nodes without a queue),
 //! [`timers::Timers`] (re-armable per-key timers whose stale events are recognised), and the
 //! time-window arithmetic in [`window`].
 

@@ -11,7 +11,7 @@
 //! - utilisation is busy time over available time during the sending period
 //!   (`warmup_end..sends_end`), where the offered load is steady: busy time outside that period
 //!   (the warm-up, the cool-down's drain) is not counted, as
-//!   [`ServerStats::utilisation`](crate::arch::ServerStats) documents. This is the one definition
+//!   [`ServerStats::utilisation`](crate::metrics::ServerStats) documents. This is the one definition
 //!   every architecture reports.
 //!
 //! Nodes that process without queueing (onion relays, mixes: every packet is processed at once,
@@ -20,8 +20,8 @@
 use std::collections::VecDeque;
 
 use super::window::in_sending_period;
-use crate::arch::ServerStats;
-use crate::metrics::recorder::Window;
+use crate::metrics::ServerStats;
+use crate::time::Window;
 use crate::time::{SimDuration, SimTime};
 
 /// What became of an arriving item.

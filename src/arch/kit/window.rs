@@ -5,8 +5,8 @@
 //! other time-weighted figures clip their intervals with these functions, defined once.
 
 use crate::engine::Ctx;
-use crate::metrics::recorder::Window;
 use crate::time::SimTime;
+use crate::time::Window;
 
 /// Microseconds of `[from, to)` inside `[lo, hi)`.
 #[inline]

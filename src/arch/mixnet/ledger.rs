@@ -80,7 +80,7 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{Purpose, stream};
+    use crate::rng::{Purpose, stream};
 
     #[test]
     fn poisson_draws_have_the_right_mean() {

@@ -9,7 +9,7 @@
 //! client's send queue, a provider's store for one user) are threaded through the packets.
 
 use crate::engine::MsgId;
-use crate::observe::NodeId;
+use crate::engine::observation::NodeId;
 use crate::time::SimTime;
 use crate::world::UserId;
 

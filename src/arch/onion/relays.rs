@@ -20,8 +20,8 @@ use rand_distr::{Distribution, Exp};
 use crate::dist::Dist;
 pub use crate::engine::Churn;
 use crate::engine::SimRng;
-use crate::engine::rng::splitmix64;
-use crate::observe::NodeId;
+use crate::engine::observation::NodeId;
+use crate::rng::splitmix64;
 use crate::time::{SimDuration, SimTime};
 
 /// How clients weight service nodes when they pick a path.
@@ -236,7 +236,7 @@ impl Relays {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{Purpose, stream};
+    use crate::rng::{Purpose, stream};
 
     fn population(count: usize, selection: Selection, churn: Option<Churn>) -> Relays {
         let bw = Dist::lognormal_median(1e6, 1.5).unwrap();

@@ -7,8 +7,8 @@
 use std::fmt::Write;
 
 use super::arch_colour_hex;
-use crate::metrics::summary::CdfPoint;
 use crate::output::report::escape;
+use crate::results::summary::CdfPoint;
 
 /// One architecture's curves: one CDF per replicate, each over all copies created (the
 /// cumulative share of *all* copies, so a curve ends at that replicate's delivered share).

@@ -14,7 +14,7 @@ use super::style::{
     Entry, INK, MUTED, Mark, anchored, bar_half, legend_column, px, row_labels, sig3, text, text_width, titled,
 };
 use super::{ChartError, Drawn, Figure, Frame, ratio};
-use crate::metrics::summary::ArchSummary;
+use crate::results::summary::ArchSummary;
 
 /// The cost figures of one architecture (fields as in the summary and results.json).
 #[derive(Clone, Debug, PartialEq)]

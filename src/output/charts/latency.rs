@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::style::{Entry, INK, MUTED, Mark, anchored, duration_ms, legend_column, px, text, text_width, titled};
 use super::{ChartError, Drawn, Figure, Frame, plottable};
-use crate::metrics::summary::CdfPoint;
+use crate::results::summary::CdfPoint;
 
 /// The latency CDFs of one architecture (the run's `cdfs`, as in results.json).
 #[derive(Clone, Debug, PartialEq)]

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::metrics::summary::{ArchSummary, CdfPoint};
+use crate::results::summary::{ArchSummary, CdfPoint};
 use crate::run::RunResults;
 use crate::scenario::Scenario;
 

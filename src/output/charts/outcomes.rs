@@ -12,7 +12,7 @@ use super::style::{
 };
 use super::{ChartError, Drawn, Figure, Frame, ratio};
 use crate::metrics::recorder::LossReason;
-use crate::metrics::summary::ArchSummary;
+use crate::results::summary::ArchSummary;
 
 /// What became of one architecture's copies (fields as in the summary and results.json).
 #[derive(Clone, Debug, PartialEq)]

@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::arch::ModelReport;
+use crate::engine::observation::VisibilityTally;
 use crate::engine::{EngineStats, RunOutput};
+use crate::metrics::ModelReport;
 use crate::metrics::recorder::{LossReason, Recorder};
-use crate::observe::VisibilityTally;
 use crate::observe::exposure::AdversaryExposure;
 
 /// Latency figures of one group of delivered copies, in milliseconds.
