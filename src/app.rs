@@ -256,7 +256,7 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
         out!("{}\n", table::summary_table_for_width(&results, width));
         let figures = crate::output::json::figures_of(&results);
         if let Some(h) = table::headline_for_width(&figures, &s.raw.explain.headline, width) {
-            out!("\n{h}\n");
+            out!("\n{h}\n\n");
         }
         out!("{}\n", table::wrap(&table::reading(&results), width));
         out!("\n");
@@ -456,9 +456,17 @@ fn explain_body(
             out.push_str(&format!("  {id}  {}\n", claims::claim(id).unwrap_or("(unknown claim)")));
         }
     }
+    // Filled figures change line lengths: the text is reflowed to the terminal, paragraph by
+    // paragraph.
+    let width = table::terminal_width();
+    let shows: String = shows
+        .split("\n\n")
+        .map(|p| table::wrap(&p.lines().map(str::trim).collect::<Vec<_>>().join(" "), width))
+        .collect::<Vec<_>>()
+        .join("\n\n");
     for (heading, text) in [
         ("What it models", explain.what.as_str()),
-        ("What the run shows", shows),
+        ("What the run shows", shows.as_str()),
         ("Turn this knob next", explain.next.as_str()),
         ("Where the defaults come from", explain.sources.as_str()),
     ] {

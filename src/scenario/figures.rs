@@ -2,8 +2,9 @@
 //! its heatmap figure and the placeholders of its `shows` text (see [`crate::template`]).
 //!
 //! A metric name is a path into a run's summary, so only its shape can be checked before the
-//! run: the entry (an architecture's label or `world`), the first segment (a field of every
-//! summary) and, for `exposure.<adversary>...`, the adversary's label. What lies deeper (a model's
+//! run: the first segment (a field of every summary), a world figure's name and, for
+//! `exposure.<adversary>...`, the adversary's label. An architecture label the scenario does not
+//! have is left to the run (an override may have renamed the entry). What lies deeper (a model's
 //! own figures, say) depends on the architecture and is checked after the run, which warns
 //! (`netarch run`) and writes "n/a" in its place.
 
@@ -48,10 +49,9 @@ pub fn check(raw: &RawScenario, archs: &[String], adversaries: &[String], p: &mu
                         )
                     })
                 } else if !archs.contains(&f.entry) {
-                    Some((
-                        format!("no architecture is labelled `{}` (in `{{{}: {}}}`)", f.entry, f.entry, f.metric),
-                        format!("the scenario's architectures: {}; or `world`", archs.join(", ")),
-                    ))
+                    // Not an error: `--set arch.0.name=...` (a sweep's table does) renames an entry
+                    // the text names; the run warns and writes "[no figure ...]" in its place.
+                    None
                 } else {
                     metric(&f.metric, adversaries).err()
                 };

@@ -106,7 +106,9 @@ fn explain_without_a_run_names_figures_and_states_none_issue_13() {
         (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned())
     };
     let empty = tempfile::tempdir().unwrap();
+    let flat = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
     let (code, text) = explain(&["mixnet"], empty.path());
+    let text = flat(&text);
     assert_eq!(code, Some(0));
     let shows = text.split("What the run shows:").nth(1).unwrap().split("Turn this knob next").next().unwrap();
     assert!(!shows.contains('{'), "{shows}");
@@ -120,6 +122,7 @@ fn explain_without_a_run_names_figures_and_states_none_issue_13() {
     let folder_arg = folder.to_str().unwrap();
     let (code, text) = explain(&["store-and-forward", "--run", folder_arg], empty.path());
     assert_eq!(code, Some(0));
+    let text = flat(&text);
     let mean = r.archs[0].time_stored.mean_ms.unwrap();
     assert!(text.contains(&netarch::output::figures::format_value("time_stored.mean_ms", mean, None)), "{text}");
     assert!(text.contains("Figures from the run in"), "{text}");
@@ -153,8 +156,8 @@ kind = "operator"
 #[test]
 fn unknown_names_are_check_errors_with_a_hint_issue_13() {
     let with = |explain: &str| format!("{BASE}[explain]\n{explain}\n");
-    let e = check_error(&with("shows = \"Median {two: latency.p50_ms}.\""));
-    assert!(e.contains("no architecture is labelled `two`") && e.contains("one"), "{e}");
+    let e = check_error(&with("shows = \"Median {world: user}.\""));
+    assert!(e.contains("the world has no figure `user`") && e.contains("users"), "{e}");
     let e = check_error(&with("shows = \"Median {one: latncy.p50_ms}.\""));
     assert!(e.contains("latncy"), "{e}");
     let e = check_error(&with("headline = [\"exposure.gpa.pair.learned\"]"));
