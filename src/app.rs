@@ -132,8 +132,17 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
             out!("{}", list_text());
             Ok(())
         }
-        Some(Command::Explain { name }) => {
-            out!("{}", explain_text(&name)?);
+        Some(Command::Explain { name, run }) => {
+            let default = PathBuf::from("netarch-out").join(&name);
+            let folder = match run {
+                Some(dir) => Some(dir),
+                None => default.join("results.json").is_file().then_some(default),
+            };
+            let text = match folder {
+                Some(dir) => explain_run(&name, &dir)?,
+                None => explain_text(&name)?,
+            };
+            out!("{text}");
             Ok(())
         }
         Some(Command::Sweep(args)) => cmd_sweep(args),
@@ -200,10 +209,23 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
     let staging = Staging::new(&dest, &RUN_FOLDER)?;
     let results = run_with_progress(&s, args.quiet)?;
     let folder = write_run_into(staging, &s, &results, &reproduce_command(&args, &s))?;
+    // Names only a run can check (a model's own figures): said once, the outputs write n/a.
+    let missing = crate::output::json::figures_of(&results).missing(&s.raw.explain.headline, &s.raw.explain.shows);
+    if !missing.is_empty() {
+        warn(&format!(
+            "the explanation names figures this run does not have (written as n/a or [no figure]): {}; \
+             results.json lists every metric of each architecture",
+            missing.join(", ")
+        ));
+    }
     if !args.quiet {
         let width = table::terminal_width();
         out!("{}\n", table::wrap(&format!("{} (seed {}): {}", s.name(), s.seed(), s.raw.title), width));
         out!("{}\n", table::summary_table_for_width(&results, width));
+        let figures = crate::output::json::figures_of(&results);
+        if let Some(h) = table::headline_for_width(&figures, &s.raw.explain.headline, width) {
+            out!("\n{h}\n\n");
+        }
         out!("{}\n", table::wrap(&table::reading(&results), width));
         out!("\n");
         out!("wrote {}/\n", folder.display());
@@ -301,7 +323,40 @@ fn claim_tag(claims: &[String]) -> String {
     if claims.is_empty() { String::new() } else { format!("  [{}]", claims.join(", ")) }
 }
 
-/// The text of `netarch explain <name>`.
+/// The text of `netarch explain <name>` with its figures from the run folder `dir` (whose results
+/// must be of scenario `name`): the explanation as that run resolved it, placeholders filled.
+pub fn explain_run(name: &str, dir: &std::path::Path) -> Result<String, AppError> {
+    let path = dir.join("results.json");
+    let text = std::fs::read_to_string(&path).map_err(|error| OutputError::Io { path: path.clone(), error })?;
+    let file = crate::output::json::RunFile::parse(&text)
+        .map_err(|message| OutputError::Unreadable { path: path.clone(), message })?;
+    if file.scenario_name != name {
+        return Err(OutputError::Refused {
+            path,
+            message: format!(
+                "holds a run of `{}`, not of `{name}`; give --run a folder of `{name}`",
+                file.scenario_name
+            ),
+        }
+        .into());
+    }
+    let users = file.world.get("users").and_then(|u| u.as_u64()).unwrap_or(0);
+    let note = format!(
+        "Figures from the run in {} (seed {}, {users} users): run it with your settings to see yours.",
+        dir.display(),
+        file.seed
+    );
+    let raw = &file.scenario;
+    Ok(explain_body(name, &raw.title, &raw.claims, &raw.explain, &file.figures.fill(&raw.explain.shows), &note))
+}
+
+/// A placeholder as `explain` writes it without a run: what the figure is, in brackets.
+fn unfilled(p: &crate::template::Placeholder) -> String {
+    format!("[{} of {}]", crate::output::figures::display_name(&p.metric), p.entry)
+}
+
+/// The text of `netarch explain <name>`, without a run: each figure of "What the run shows" is
+/// named in brackets, never stated, since no run produced it.
 pub fn explain_text(name: &str) -> Result<String, AppError> {
     let (title, claim_ids, explain) = if let Some(b) = builtin::find(name) {
         let raw: scenario::schema::RawScenario = toml::from_str(b.text).map_err(|_| AppError::Unknown(name.into()))?;
@@ -311,25 +366,57 @@ pub fn explain_text(name: &str) -> Result<String, AppError> {
     } else {
         return Err(AppError::Unknown(name.into()));
     };
+    let shows = crate::template::fill(&explain.shows, unfilled);
+    let note = if shows == explain.shows {
+        String::new()
+    } else {
+        format!(
+            "Figures in [brackets] come from a run: `netarch run {name}` fills them in (in report.html, and here with `netarch explain {name}`)."
+        )
+    };
+    Ok(explain_body(name, &title, &claim_ids, &explain, &shows, &note))
+}
+
+/// The text of `explain`: title, claims, the four sections (with `shows` as given, and `note`
+/// after it when not empty) and how to run it.
+fn explain_body(
+    name: &str,
+    title: &str,
+    claim_ids: &[String],
+    explain: &scenario::schema::RawExplain,
+    shows: &str,
+    note: &str,
+) -> String {
     let mut out = format!("{name}: {title}\n");
     if !claim_ids.is_empty() {
         out.push_str("\nClaims of the reference text it measures:\n");
-        for id in &claim_ids {
+        for id in claim_ids {
             out.push_str(&format!("  {id}  {}\n", claims::claim(id).unwrap_or("(unknown claim)")));
         }
     }
+    // Filled figures change line lengths: the text is reflowed to the terminal, paragraph by
+    // paragraph.
+    let width = table::terminal_width();
+    let shows: String = shows
+        .split("\n\n")
+        .map(|p| table::wrap(&p.lines().map(str::trim).collect::<Vec<_>>().join(" "), width))
+        .collect::<Vec<_>>()
+        .join("\n\n");
     for (heading, text) in [
-        ("What it models", &explain.what),
-        ("What the run shows", &explain.shows),
-        ("Turn this knob next", &explain.next),
-        ("Where the defaults come from", &explain.sources),
+        ("What it models", explain.what.as_str()),
+        ("What the run shows", shows.as_str()),
+        ("Turn this knob next", explain.next.as_str()),
+        ("Where the defaults come from", explain.sources.as_str()),
     ] {
         if !text.trim().is_empty() {
             out.push_str(&format!("\n{heading}:\n{}\n", text.trim()));
+            if heading == "What the run shows" && !note.is_empty() {
+                out.push_str(&format!("({note})\n"));
+            }
         }
     }
     out.push_str(&format!("\nRun it: netarch run {name}\n"));
-    Ok(out)
+    out
 }
 
 fn cmd_sweep(args: SweepArgs) -> Result<(), AppError> {

@@ -36,6 +36,10 @@ pub enum Command {
     Explain {
         /// Built-in scenario or preset name.
         name: String,
+        /// A run folder of this scenario (`netarch run` wrote it): the text's figures are that
+        /// run's. Default: netarch-out/<name> when it holds one.
+        #[arg(long, value_name = "DIR")]
+        run: Option<PathBuf>,
     },
     /// Run a scenario many times: keys varied over values, each point replicated with its own
     /// seed, in parallel; writes tidy and aggregated CSVs, charts with confidence bands and a report.

@@ -67,6 +67,7 @@ pub mod output;
 pub mod run;
 pub mod scenario;
 pub mod sweep;
+pub mod template;
 pub mod text;
 pub mod time;
 pub mod world;

@@ -1,5 +1,6 @@
 //! Metrics: what is recorded during a run and the summaries computed from it (no I/O here).
 
+pub mod leaves;
 pub mod recorder;
 pub mod summary;
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::ArchSummary;
 use crate::metrics::summary::CdfPoint;
 use crate::output::charts::{ChartSet, Frame, LatencyCurves};
+use crate::output::figures::Figures;
 use crate::run::{Cdfs, RunResults, WorldSummary};
 use crate::scenario::Scenario;
 use crate::scenario::schema::RawScenario;
@@ -27,7 +28,31 @@ struct ResultsDoc<'a> {
     scenario: &'a RawScenario,
     world: &'a WorldSummary,
     architectures: &'a [ArchSummary],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    headline: Vec<HeadlineDoc>,
+    reading: String,
     latency_cdf: Vec<NamedCdfs<'a>>,
+}
+
+/// One headline figure: its metric name, display name and value per architecture.
+#[derive(Serialize)]
+struct HeadlineDoc {
+    metric: String,
+    name: String,
+    values: Vec<HeadlineValue>,
+}
+
+#[derive(Serialize)]
+struct HeadlineValue {
+    architecture: String,
+    value: Option<f64>,
+}
+
+/// The figures of a run in memory by metric name, as its results document names them.
+pub fn figures_of(results: &RunResults) -> Figures {
+    let archs: Vec<serde_json::Value> =
+        results.archs.iter().map(|a| serde_json::to_value(a).expect("summaries serialise")).collect();
+    Figures::from_json(&archs, &serde_json::to_value(&results.world).expect("the world serialises"))
 }
 
 #[derive(Serialize)]
@@ -48,6 +73,21 @@ pub fn results_json_with_command(scenario: &Scenario, results: &RunResults, comm
 }
 
 fn document(scenario: &Scenario, results: &RunResults, command: Option<&str>) -> String {
+    let figures = figures_of(results);
+    let headline = figures
+        .headline(&scenario.raw.explain.headline)
+        .into_iter()
+        .map(|row| HeadlineDoc {
+            metric: row.metric,
+            name: row.name,
+            values: figures
+                .archs
+                .iter()
+                .zip(row.values)
+                .map(|(a, value)| HeadlineValue { architecture: a.clone(), value })
+                .collect(),
+        })
+        .collect();
     let doc = ResultsDoc {
         netarch_version: VERSION,
         scenario_name: scenario.name(),
@@ -56,6 +96,8 @@ fn document(scenario: &Scenario, results: &RunResults, command: Option<&str>) ->
         scenario: &scenario.raw,
         world: &results.world,
         architectures: &results.archs,
+        headline,
+        reading: super::table::reading(results),
         latency_cdf: results
             .archs
             .iter()
@@ -91,6 +133,12 @@ pub struct RunFile {
     pub pairs_learned: Vec<Vec<(String, Option<f64>)>>,
     /// Latency CDFs, one per architecture.
     pub latency: Vec<LatencyCurves>,
+    /// Every figure by metric name (headline figures, the explanation's placeholders, the heatmap).
+    pub figures: Figures,
+    /// The adversaries' labels, in scenario order (empty without adversaries).
+    pub adversaries: Vec<String>,
+    /// The reading generated from the run's numbers (as the terminal prints it).
+    pub reading: String,
 }
 
 /// The parts of `results.json` that are read back (serde ignores the others).
@@ -104,6 +152,8 @@ struct FileDoc {
     scenario: RawScenario,
     world: serde_json::Map<String, serde_json::Value>,
     architectures: Vec<FileArch>,
+    #[serde(default)]
+    reading: String,
     latency_cdf: Vec<FileCurves>,
 }
 
@@ -138,6 +188,16 @@ impl RunFile {
     pub fn parse(text: &str) -> Result<RunFile, String> {
         let doc: FileDoc = serde_json::from_str(text)
             .map_err(|e| format!("not a results file this netarch version ({VERSION}) can read ({e})"))?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let empty = Vec::new();
+        let arch_values = value.get("architectures").and_then(|a| a.as_array()).unwrap_or(&empty);
+        let figures = Figures::from_json(arch_values, value.get("world").unwrap_or(&serde_json::Value::Null));
+        let adversaries: Vec<String> = doc
+            .architectures
+            .iter()
+            .find(|a| !a.exposure.is_empty())
+            .map(|a| a.exposure.iter().map(|e| e.adversary.clone()).collect())
+            .unwrap_or_default();
         let (archs, pairs_learned) = doc
             .architectures
             .into_iter()
@@ -162,6 +222,9 @@ impl RunFile {
             archs,
             pairs_learned,
             latency,
+            figures,
+            adversaries,
+            reading: doc.reading,
         })
     }
 
@@ -179,7 +242,8 @@ impl RunFile {
     pub fn chart_set(&self) -> ChartSet {
         let frame = Frame { scenario: self.scenario_name.clone(), seed: self.seed, archs: self.arch_names() };
         let mut set = ChartSet::from_summaries(frame, self.deadline_s(), &self.archs, self.latency.clone());
-        set.exposure = super::pair_learned_matrix(&self.arch_names(), &self.pairs_learned);
+        let metric = self.scenario.explain.heatmap.as_deref().unwrap_or(super::DEFAULT_HEATMAP);
+        set.exposure = super::heatmap_matrix(&self.figures, &self.adversaries, metric);
         set
     }
 }

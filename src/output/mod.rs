@@ -8,6 +8,7 @@
 pub mod charts;
 pub mod csv;
 pub mod destination;
+pub mod figures;
 pub mod json;
 pub mod report;
 pub mod table;
@@ -80,30 +81,62 @@ fn data_files(results: &RunResults, results_json: String) -> Vec<(String, Vec<u8
     files
 }
 
-/// The heatmap's data: per adversary and architecture, the share of messages whose
-/// sender-recipient pair the adversary learned (`None` where it has nothing to watch).
-pub fn exposure_matrix(results: &RunResults) -> Option<charts::ExposureMatrix> {
-    let pairs: Vec<Vec<(String, Option<f64>)>> = results
-        .archs
-        .iter()
-        .map(|a| a.exposure.iter().map(|e| (e.adversary.clone(), e.pair.learned)).collect())
-        .collect();
-    pair_learned_matrix(&results.archs.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), &pairs)
+/// The exposure figure the heatmap shows when the scenario does not pick one
+/// (`explain.heatmap`): the share of messages whose sender-recipient pair the adversary learned.
+pub const DEFAULT_HEATMAP: &str = "pair.learned";
+
+/// The heatmap's data of a run in memory, with the scenario's choice of figure.
+pub fn exposure_matrix(scenario: &Scenario, results: &RunResults) -> Option<charts::ExposureMatrix> {
+    let adversaries: Vec<String> = scenario.adversaries.iter().map(|a| a.name.clone()).collect();
+    let metric = scenario.raw.explain.heatmap.as_deref().unwrap_or(DEFAULT_HEATMAP);
+    heatmap_matrix(&json::figures_of(results), &adversaries, metric)
 }
 
-/// The heatmap's data from each architecture's list of (adversary, share of messages whose pair
-/// it learned): one row per adversary, in the order of the first architecture that has any, and
-/// one column per architecture. `None` when no architecture has an adversary.
-pub fn pair_learned_matrix(archs: &[String], pairs: &[Vec<(String, Option<f64>)>]) -> Option<charts::ExposureMatrix> {
-    let first = pairs.iter().find(|p| !p.is_empty())?;
-    let adversaries: Vec<String> = first.iter().map(|(name, _)| name.clone()).collect();
-    let values = (0..adversaries.len()).map(|i| pairs.iter().map(|p| p.get(i).and_then(|x| x.1)).collect()).collect();
+/// The heatmap's data: one row per adversary (in scenario order), one column per architecture,
+/// each cell the share `exposure.<adversary>.<metric>` (`None` where the architecture has
+/// nothing for it to watch). `None` without adversaries.
+pub fn heatmap_matrix(
+    figures: &figures::Figures,
+    adversaries: &[String],
+    metric: &str,
+) -> Option<charts::ExposureMatrix> {
+    if adversaries.is_empty() {
+        return None;
+    }
+    let values = adversaries
+        .iter()
+        .map(|adv| {
+            let name = format!("exposure.{}.{metric}", crate::metrics::leaves::label_key(adv));
+            (0..figures.archs.len())
+                .map(|i| match figures.of_arch(i, &name) {
+                    figures::Lookup::Value(v) if (0.0..=1.0).contains(&v) => Some(v),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
     Some(charts::ExposureMatrix {
-        metric: "share of messages whose sender-recipient pair the adversary learns".into(),
-        adversaries,
-        archs: archs.to_vec(),
+        metric: heatmap_caption(metric),
+        adversaries: adversaries.to_vec(),
+        archs: figures.archs.clone(),
         values,
     })
+}
+
+/// What a heatmap cell holds, in words.
+fn heatmap_caption(metric: &str) -> String {
+    match metric {
+        "pair.learned" => "share of messages whose sender-recipient pair the adversary learns".into(),
+        "sender.learned" => "share of messages whose sender the adversary learns".into(),
+        "recipient.learned" => "share of messages whose recipient the adversary learns".into(),
+        "sender.identity" => "share of messages whose sender's identity the adversary reads".into(),
+        "addresses.seen" => "share of users whose IP address the adversary sees".into(),
+        "addresses.identified" => "share of users whose IP address the adversary ties to their account".into(),
+        "rooms.share" => "share of room memberships the adversary learns".into(),
+        other => {
+            format!("exposure: {}", figures::display_name(&format!("exposure.x.{other}")).trim_start_matches("x: "))
+        }
+    }
 }
 
 /// Writes a whole run folder into `dest` — data files, charts and `report.html` — and returns
@@ -193,14 +226,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_pair_matrix_has_a_row_per_adversary_and_a_column_per_architecture() {
-        let archs = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
-        let row = |v: [Option<f64>; 2]| vec![("x".to_owned(), v[0]), ("y".to_owned(), v[1])];
-        let pairs = vec![Vec::new(), row([Some(0.5), None]), row([Some(1.0), Some(0.25)])];
-        let m = pair_learned_matrix(&archs, &pairs).unwrap();
-        assert_eq!(m.adversaries, ["x", "y"], "named by the first architecture that has any");
-        assert_eq!(m.archs, archs);
-        assert_eq!(m.values, vec![vec![None, Some(0.5), Some(1.0)], vec![None, None, Some(0.25)]]);
-        assert!(pair_learned_matrix(&archs, &[Vec::new(), Vec::new(), Vec::new()]).is_none(), "no adversary");
+    fn the_heatmap_has_a_row_per_adversary_and_shows_the_chosen_figure_issue_13() {
+        let archs = [
+            serde_json::json!({"name": "a"}),
+            serde_json::json!({"name": "b", "exposure": [
+                {"adversary": "x", "pair": {"learned": 0.5}, "addresses": {"seen": 0.25}},
+                {"adversary": "y.z", "pair": {"learned": null}, "addresses": {"seen": 1.0}}]}),
+        ];
+        let f = figures::Figures::from_json(&archs, &serde_json::Value::Null);
+        let adv = vec!["x".to_owned(), "y.z".to_owned()];
+        let m = heatmap_matrix(&f, &adv, DEFAULT_HEATMAP).unwrap();
+        assert_eq!(m.adversaries, adv);
+        assert_eq!(m.archs, ["a", "b"]);
+        assert_eq!(m.values, vec![vec![None, Some(0.5)], vec![None, None]]);
+        let m = heatmap_matrix(&f, &adv, "addresses.seen").unwrap();
+        assert_eq!(m.values, vec![vec![None, Some(0.25)], vec![None, Some(1.0)]]);
+        assert!(m.metric.contains("IP address"), "{}", m.metric);
+        assert!(heatmap_matrix(&f, &[], DEFAULT_HEATMAP).is_none(), "no adversary");
     }
 }

@@ -1,6 +1,8 @@
-//! The run's HTML report: one self-contained page with the scenario's title, the summary tables
-//! (delivery, latency, cost), the charts (inline SVG), then the scenario's explanation and the
-//! claims it measures, the world it ran on and the exact command and seed that reproduce it.
+//! The run's HTML report: one self-contained page with the scenario's title, its headline
+//! figures, the summary tables (delivery, latency, cost), the exposure table and the reading
+//! generated from the run (the terminal's), the charts (inline SVG), then the scenario's
+//! explanation — its figures filled in from this run — and the claims it measures, the world it
+//! ran on and the exact command and seed that reproduce it.
 //!
 //! Self-contained means it makes no network request: no external stylesheet, script, font or
 //! image — the style sheet is inline and the page has no script at all. Every piece of text that
@@ -21,7 +23,6 @@ use crate::output::json::{RunFile, results_json_with_command};
 use crate::run::RunResults;
 use crate::scenario::Scenario;
 use crate::scenario::claims::claim;
-use crate::scenario::schema::RawScenario;
 
 /// Escapes text for HTML element content and quoted attribute values; control characters (which
 /// HTML forbids) become visible `\u{..}` escapes.
@@ -119,6 +120,7 @@ th, td { border-bottom: 1px solid #e3e3e3; padding: .25rem .6rem; text-align: ri
 th { background: #f5f5f5; font-weight: 600; }
 th:first-child, td:first-child { text-align: left; }
 td { white-space: nowrap; }
+table.wrap td { white-space: normal; }
 td.na { color: #888; }
 .scroll { overflow-x: auto; }
 .swatch { display: inline-block; width: .8em; height: .8em; margin-right: .4em; vertical-align: -.05em; }
@@ -158,7 +160,17 @@ pub fn render(file: &RunFile, charts: &[(String, String)]) -> String {
         escape(&file.netarch_version)
     );
 
+    headline(&mut h, file);
     summary(&mut h, file);
+    exposure(&mut h, file);
+    if !file.reading.trim().is_empty() {
+        // The reading the terminal prints, generated from this run's numbers when it ran.
+        h.push_str("<section id=\"reading\">\n<h2>Reading of this run</h2>\n");
+        for line in file.reading.lines().filter(|l| !l.trim().is_empty()) {
+            let _ = writeln!(h, "<p>{}</p>", code_spans(&escape(line)));
+        }
+        h.push_str("</section>\n");
+    }
 
     if !charts.is_empty() {
         h.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
@@ -169,18 +181,21 @@ pub fn render(file: &RunFile, charts: &[(String, String)]) -> String {
     }
 
     // The figures and charts first; the long explanation after them.
-    explanation(&mut h, raw);
+    explanation(&mut h, file);
     world(&mut h, file);
     reproduce(&mut h, file);
     h.push_str("</main>\n</body>\n</html>\n");
     h
 }
 
-fn explanation(h: &mut String, raw: &RawScenario) {
+fn explanation(h: &mut String, file: &RunFile) {
+    let raw = &file.scenario;
     let e = &raw.explain;
+    // The figures `shows` quotes are this run's: its placeholders are filled from the results.
+    let shows = file.figures.fill(&e.shows);
     let sections = [
         ("What this scenario models", &e.what, false),
-        ("What the run shows", &e.shows, false),
+        ("What the run shows", &shows, false),
         ("What to try next", &e.next, false),
         ("Where the numbers come from", &e.sources, true),
     ];
@@ -194,6 +209,14 @@ fn explanation(h: &mut String, raw: &RawScenario) {
         }
         let _ = writeln!(h, "<h2>{title}</h2>");
         h.push_str(&if list { source_list(text) } else { prose(text) });
+        if title == "What the run shows" && crate::template::placeholders(&e.shows).is_ok_and(|p| !p.is_empty()) {
+            let _ = writeln!(
+                h,
+                "<p class=\"note\">The figures above are this run's (seed {}), filled in from its results; \
+                 figures said to come from a sweep or another scenario are not.</p>",
+                file.seed
+            );
+        }
     }
     if !raw.claims.is_empty() {
         h.push_str("<h2>Claims this scenario measures</h2>\n<ul>\n");
@@ -209,6 +232,68 @@ fn explanation(h: &mut String, raw: &RawScenario) {
 /// The colour swatch of architecture `i`, as in every chart.
 pub(crate) fn swatch(i: usize) -> String {
     format!("<span class=\"swatch\" style=\"background:{}\"></span>", arch_colour_hex(i))
+}
+
+/// The scenario's headline figures: one row per figure, one column per architecture.
+fn headline(h: &mut String, file: &RunFile) {
+    let names = &file.scenario.explain.headline;
+    if names.is_empty() {
+        return;
+    }
+    h.push_str("<section id=\"headline\">\n<h2>Headline figures</h2>\n<div class=\"scroll\"><table class=\"wrap\">\n<thead><tr><th>figure</th>");
+    for (i, a) in file.figures.archs.iter().enumerate() {
+        let _ = write!(h, "<th>{}{}</th>", swatch(i), escape(a));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for row in file.figures.headline(names) {
+        let _ = write!(h, "<tr><td title=\"{}\">{}</td>", escape(&row.metric), escape(&row.name));
+        for (c, v) in row.cells.iter().zip(&row.values) {
+            h.push_str(&cell(v.map(|_| c.clone())));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str(
+        "</tbody></table></div>\n<p class=\"note\">The figures this scenario's claim rests on \
+         (<code>explain.headline</code>); hover a name for its metric, as in tidy.csv and results.json.</p>\n</section>\n",
+    );
+}
+
+/// The exposure table: one row per adversary, one column per architecture; each cell the share
+/// of messages whose pair (P), sender (S) and recipient (R) it learned, and for a correlating
+/// adversary the median anonymity left (H), as the terminal writes them.
+fn exposure(h: &mut String, file: &RunFile) {
+    if file.adversaries.is_empty() {
+        return;
+    }
+    h.push_str("<section id=\"exposure\">\n<h2>Exposure</h2>\n<div class=\"scroll\"><table class=\"wrap\">\n<thead><tr><th>adversary</th>");
+    for (i, a) in file.figures.archs.iter().enumerate() {
+        let _ = write!(h, "<th>{}{}</th>", swatch(i), escape(a));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for adv in &file.adversaries {
+        let key = crate::metrics::leaves::label_key(adv);
+        let _ = write!(h, "<tr><td>{}</td>", escape(adv));
+        for i in 0..file.figures.archs.len() {
+            let get = |m: &str| match file.figures.of_arch(i, &format!("exposure.{key}.{m}")) {
+                crate::output::figures::Lookup::Value(v) => Some(v),
+                _ => None,
+            };
+            let mut parts: Vec<String> = [("P", "pair.learned"), ("S", "sender.learned"), ("R", "recipient.learned")]
+                .iter()
+                .filter_map(|(l, m)| get(m).map(|v| format!("{l} {:.0}", 100.0 * v)))
+                .collect();
+            if let Some(b) = get("anonymity.median_entropy_bits") {
+                parts.push(format!("H {b:.1}b"));
+            }
+            h.push_str(&cell((!parts.is_empty()).then(|| parts.join(" · "))));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str(
+        "</tbody></table></div>\n<p class=\"note\">% of messages whose sender-recipient pair (P), sender (S) and \
+         recipient (R) each adversary learned; H: median anonymity left against what it read and timed, bits; \
+         n/a: nothing to watch. exposure.csv has every metric.</p>\n</section>\n",
+    );
 }
 
 fn arch_cell(i: usize, a: &ArchSummary) -> String {

@@ -14,6 +14,7 @@ use unicode_width::UnicodeWidthStr;
 use crate::metrics::ArchSummary;
 use crate::observe::exposure::AdversaryExposure;
 use crate::output::charts::{bytes, duration_ms, percent, sig3};
+use crate::output::figures::Figures;
 use crate::run::RunResults;
 
 /// The width tables are laid out for when neither `COLUMNS` nor the terminal says.
@@ -394,6 +395,43 @@ pub fn exposure_table_for_width(r: &RunResults, width: usize) -> Option<String> 
         out
     });
     Some(format!("{}{}", body, wrap(EXPOSURE_LEGEND, width)))
+}
+
+/// The headline figures for a terminal of `width` columns: one row per figure (display name),
+/// one column per architecture, formatted as the tables format them; the architectures split
+/// over several tables when they do not fit side by side, one block per architecture at the
+/// narrowest. `None` when the scenario declares none.
+pub fn headline_for_width(figures: &Figures, names: &[String], width: usize) -> Option<String> {
+    if names.is_empty() {
+        return None;
+    }
+    let rows = figures.headline(names);
+    let table = |archs: &[usize]| {
+        let mut headers = vec![vec!["headline figure".to_owned()]];
+        headers.extend(archs.iter().map(|&k| vec![figures.archs[k].clone()]));
+        let mut numeric = vec![true; archs.len() + 1];
+        numeric[0] = false;
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| std::iter::once(r.name.clone()).chain(archs.iter().map(|&k| r.cells[k].clone())).collect())
+            .collect();
+        render(&headers, &numeric, &cells)
+    };
+    let all: Vec<usize> = (0..figures.archs.len()).collect();
+    for per_table in (1..=all.len().max(1)).rev() {
+        let parts: Vec<String> = all.chunks(per_table).map(table).collect();
+        if parts.iter().all(|p| text_width(p) <= width) {
+            return Some(crate::text::printable(parts.join("\n").trim_end()).into_owned());
+        }
+    }
+    let mut out = String::from("Headline figures\n");
+    for (k, a) in figures.archs.iter().enumerate() {
+        out.push_str(&wrap(a, width));
+        out.push('\n');
+        let items: Vec<String> = rows.iter().map(|r| format!("{} {}", r.name, r.cells[k])).collect();
+        out.push_str(&pack(&items, "  ", width));
+    }
+    Some(crate::text::printable(out.trim_end()).into_owned())
 }
 
 /// The exposure table for this terminal ([`terminal_width`]); `None` without adversaries.
@@ -839,6 +877,28 @@ mod tests {
         assert!(wide.contains("all bytes/delivered") && wide.contains("p50 online@send"), "{wide}");
         let narrow = summary_table_for_width(&r, 80);
         assert!(narrow.lines().filter(|l| l.starts_with('─')).count() >= 2, "split at 80 columns\n{narrow}");
+    }
+
+    #[test]
+    fn headline_figures_fit_the_width_with_every_value_whole_issue_13() {
+        let (_, r) = tiny();
+        let f = crate::output::json::figures_of(&r);
+        let names: Vec<String> =
+            ["delivery_ratio", "latency_online_at_send.p50_ms", "all_bytes_per_delivered"].map(String::from).to_vec();
+        let rows = f.headline(&names);
+        for width in [100, 80, 40] {
+            let text = headline_for_width(&f, &names, width).unwrap();
+            for line in text.lines() {
+                assert!(width_of(line) <= width, "{width}: `{line}`\n{text}");
+            }
+            for row in &rows {
+                for cell in &row.cells {
+                    assert!(text.lines().any(|l| l.contains(cell.as_str())), "{width}: `{cell}` split\n{text}");
+                }
+            }
+            assert!(text.contains("p50 online@send") && text.contains("all bytes/delivered"), "{text}");
+        }
+        assert!(headline_for_width(&f, &[], 80).is_none());
     }
 
     #[test]

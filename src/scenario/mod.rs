@@ -13,6 +13,7 @@ pub mod builtin;
 pub mod claims;
 pub mod cost;
 pub mod diag;
+pub mod figures;
 pub mod presets;
 pub mod resolve;
 pub mod schema;

@@ -472,6 +472,12 @@ pub fn resolve(mut raw: RawScenario, dir: Option<&Path>) -> Result<Scenario, Vec
         }
     }
     let adversaries = crate::scenario::adversary::resolve_all(&mut raw.adversary, &env, p);
+    if p.is_empty() {
+        // Only against a complete list of labels: a broken entry would make every name look wrong.
+        let arch_names: Vec<String> = archs.iter().map(|a| a.name.clone()).collect();
+        let adversary_names: Vec<String> = adversaries.iter().map(|a| a.name.clone()).collect();
+        crate::scenario::figures::check(&raw, &arch_names, &adversary_names, p);
+    }
     // Sizes that would overflow the engine's 32-bit ids and offsets are refused whatever
     // `--allow-large` says (issue 9).
     let memberships = u64::from(raw.world.rooms.count) * u64::from(raw.world.rooms.size);

@@ -79,6 +79,16 @@ pub struct RawExplain {
     /// Where the defaults come from.
     #[serde(default)]
     pub sources: String,
+    /// The figures the scenario's claim rests on, as dotted metric names (those of `tidy.csv`,
+    /// e.g. "delivery_ratio", "latency_online_at_send.p50_ms", "exposure.operator.sender.learned",
+    /// "model.figures.dht_mean_hops"): shown under the summary table, at the top of the report and
+    /// in results.json's `headline` block.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headline: Vec<String>,
+    /// The exposure figure the heatmap shows, a share named after `exposure.<adversary>.`, e.g.
+    /// "addresses.seen", "sender.learned". Default "pair.learned".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heatmap: Option<String>,
 }
 
 fn default_seed() -> u64 {

@@ -20,6 +20,7 @@ use serde::Serialize;
 use super::plan::{Plan, RunId};
 use super::{SweepError, io};
 use crate::metrics::ArchSummary;
+pub use crate::metrics::leaves::flatten;
 use crate::run::{RunResults, WorldSummary};
 
 /// The contents of one run file.
@@ -103,55 +104,6 @@ pub fn parse_run(text: &str, plan: &Plan, id: RunId) -> Result<RunFigures, Strin
         return Err(format!("architectures {names:?}, but the plan runs {:?}", plan.archs));
     }
     Ok(RunFigures { id, seed: plan.seed_of(id), archs: archs.iter().map(flatten).collect() })
-}
-
-/// Every numeric (or null) leaf of a summary, by dotted path, sorted by path.
-pub fn flatten(summary: &serde_json::Value) -> Vec<(String, Option<f64>)> {
-    fn walk(v: &serde_json::Value, path: &mut String, out: &mut Vec<(String, Option<f64>)>) {
-        let at = path.len();
-        let mut child = |path: &mut String, key: &str, v: &serde_json::Value| {
-            if !path.is_empty() {
-                path.push('.');
-            }
-            path.push_str(key);
-            walk(v, path, out);
-            path.truncate(at);
-        };
-        match v {
-            serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| child(path, k, v)),
-            serde_json::Value::Array(items) => match labels(items) {
-                Some(names) => items.iter().zip(names).for_each(|(v, n)| child(path, &n, v)),
-                None => items.iter().enumerate().for_each(|(i, v)| child(path, &i.to_string(), v)),
-            },
-            serde_json::Value::Number(n) => out.push((path.clone(), n.as_f64())),
-            serde_json::Value::Null => out.push((path.clone(), None)),
-            serde_json::Value::Bool(_) | serde_json::Value::String(_) => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(summary, &mut String::new(), &mut out);
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-/// Fields that name the elements of a list of records (an adversary, a server group), in order
-/// of preference.
-const LABEL_FIELDS: [&str; 4] = ["name", "adversary", "role", "label"];
-
-/// Names for a list's elements when each is a record with a distinct label (`exposure.<adversary>`,
-/// `model.servers.<role>`), so that metric names do not depend on list order; `.` in a label
-/// becomes `_`. `None` (use indices) otherwise.
-fn labels(items: &[serde_json::Value]) -> Option<Vec<String>> {
-    let field =
-        LABEL_FIELDS.iter().find(|f| items.first().is_some_and(|v| v.get(**f).is_some_and(|x| x.is_string())))?;
-    let names: Vec<String> = items
-        .iter()
-        .map(|v| v.get(*field).and_then(|x| x.as_str()).map(|s| s.replace('.', "_")))
-        .collect::<Option<_>>()?;
-    let mut sorted = names.clone();
-    sorted.sort();
-    sorted.dedup();
-    (sorted.len() == names.len() && names.iter().all(|n| !n.is_empty())).then_some(names)
 }
 
 /// A value cell: Rust's shortest round-trip form (no exponent), empty when undefined.

@@ -415,7 +415,7 @@ fn exposure_reaches_the_csv_the_terminal_and_the_run_folder() {
     assert!(netarch::output::table::reading(&r).contains("network address"));
     let files = netarch::output::run_files(&s, &r);
     assert!(files.iter().any(|(name, _)| name == "exposure.csv"));
-    let heat = netarch::output::exposure_matrix(&r).unwrap();
+    let heat = netarch::output::exposure_matrix(&s, &r).unwrap();
     assert_eq!((heat.adversaries.len(), heat.archs.len()), (2, 2));
 }
 

@@ -7,6 +7,7 @@ mod determinism;
 mod exposure;
 mod federated;
 mod fuzz;
+mod headline;
 mod inputs;
 mod mixnet;
 mod onion;

@@ -1,5 +1,6 @@
 //! Every built-in scenario's report renders in headless Chromium: no console errors, every chart
-//! present and drawn (issue 5). A screenshot of each is kept under target/report-screenshots/.
+//! present and drawn (issue 5), and a few fit a 1280-px window without sideways scrolling
+//! (issue 13). A screenshot of each is kept under target/report-screenshots/.
 //!
 //! Needs Chromium (`.ci/run` installs Debian's package). Where it is missing the test says so and
 //! passes, unless `CI` is set, where a missing browser is a failure.
@@ -95,5 +96,33 @@ fn every_builtin_report_renders_in_chromium() {
             assert!(errors.is_empty(), "{}: browser reported {errors:?}", b.name);
         }
         assert!(palette_pixels(&shot) > 500, "{}: the charts are not visible in the screenshot", b.name);
+        if ["default", "mixnet", "sealed-sender", "defederation"].contains(&b.name) {
+            fits_1280(&browser, &html, b.name);
+        }
     }
+}
+
+/// The report fits a 1280-px window without sideways scrolling (issue 13 §5): the page is no
+/// wider than the window, and no table scrolls inside its box. Measured by a copy of the report
+/// with a script that writes the widths into the page's title (the report itself has no script).
+fn fits_1280(browser: &Path, html: &str, name: &str) {
+    let probe = "<script>{ \
+        const inner = [...document.querySelectorAll('.scroll')].map(e => e.scrollWidth - e.clientWidth); \
+        document.title = 'widths ' + document.documentElement.scrollWidth + ' ' + Math.max(0, ...inner); }</script>";
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("probe.html");
+    std::fs::write(&page, html.replacen("</body>", &format!("{probe}</body>"), 1)).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let out = headless(browser, profile.path())
+        .arg("--window-size=1280,2000")
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let title = dom.split("<title>widths ").nth(1).and_then(|t| t.split("</title>").next());
+    let Some(title) = title else { panic!("{name}: the probe did not run: {}", &dom[..dom.len().min(300)]) };
+    let w: Vec<i64> = title.split(' ').map(|x| x.parse().unwrap()).collect();
+    assert!(w[0] <= 1280, "{name}: the page is {} px wide at a 1280-px window", w[0]);
+    assert_eq!(w[1], 0, "{name}: a table scrolls sideways by {} px at 1280 px", w[1]);
 }
