@@ -17,11 +17,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("time", &[]),
     ("rng", &[]),
     ("text", &[]),
+    ("template", &[]),
     ("dist", &["time"]),
     // The people, generated once per seed; no engine.
     ("world", &["time", "rng", "dist", "text"]),
     // What is recorded; no knowledge of who records it.
-    ("metrics", &["time"]),
+    ("metrics", &["time", "world"]),
     // The engine: no architecture, adversary, file format or output.
     ("engine", &["time", "rng", "world", "metrics"]),
     // Adversaries, on the engine's observation port.
@@ -29,15 +30,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The built-in architectures, on the engine's extension point.
     ("arch", &["time", "rng", "dist", "world", "metrics", "engine"]),
     // The file format, resolved into the engine's, the architectures' and the adversaries' types.
-    ("scenario", &["time", "dist", "text", "world", "engine", "arch", "observe"]),
+    ("scenario", &["time", "dist", "text", "template", "world", "metrics", "engine", "arch", "observe"]),
     // A finished run's figures.
     ("results", &["engine", "metrics", "observe"]),
     // One world, every architecture.
-    ("run", &["engine", "observe", "results", "scenario", "world"]),
+    ("run", &["engine", "metrics", "observe", "results", "scenario", "world"]),
     // Files, charts, terminal tables.
-    ("output", &["metrics", "observe", "results", "run", "scenario", "text"]),
+    ("output", &["time", "text", "template", "world", "metrics", "engine", "observe", "results", "run", "scenario"]),
     // Grids of runs.
-    ("sweep", &["engine", "output", "results", "rng", "run", "scenario", "text", "time"]),
+    ("sweep", &["engine", "metrics", "output", "results", "rng", "run", "scenario", "text", "time"]),
 ];
 
 /// The binary's modules: `src/main.rs` and the modules it declares.
