@@ -8,6 +8,7 @@ mod exposure;
 mod federated;
 mod fuzz;
 mod inputs;
+mod issue13;
 mod mixnet;
 mod onion;
 mod p2p;
