@@ -190,8 +190,30 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
 
 /// Loads and checks a scenario by file path, built-in name or preset name.
 pub fn load(name: &str, sets: &[String]) -> Result<Scenario, AppError> {
+    load_selected(name, sets, &[])
+}
+
+/// [`load`], with `--set arch.*.key=value` standing for that key on every `[[arch]]` entry (or,
+/// with `archs`, on those labelled so), expanded as a sweep expands `--vary arch.*`
+/// ([`scenario::expand_arch_star`]): the labels are read from the scenario with the other sets.
+pub fn load_selected(name: &str, sets: &[String], archs: &[String]) -> Result<Scenario, AppError> {
     let source = scenario::load(name)?;
-    Ok(scenario::parse(&source, sets)?)
+    let star = |set: &String| set.trim_start().starts_with("arch.*.");
+    if !sets.iter().any(star) {
+        return Ok(scenario::parse(&source, sets)?);
+    }
+    let plain: Vec<String> = sets.iter().filter(|s| !star(s)).cloned().collect();
+    let labels: Vec<String> = scenario::parse(&source, &plain)?.archs.into_iter().map(|a| a.name).collect();
+    let mut expanded = Vec::with_capacity(sets.len());
+    for set in sets {
+        match set.split_once('=') {
+            Some((key, value)) if star(set) => expanded.extend(
+                scenario::expand_arch_star(key.trim(), &labels, archs).into_iter().map(|k| format!("{k}={value}")),
+            ),
+            _ => expanded.push(set.clone()),
+        }
+    }
+    Ok(scenario::parse(&source, &expanded)?)
 }
 
 fn cmd_run(args: RunArgs) -> Result<(), AppError> {
@@ -199,7 +221,7 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
     if let Some(seed) = args.seed {
         sets.push(format!("seed={seed}"));
     }
-    let mut s = load(&args.scenario, &sets)?;
+    let mut s = load_selected(&args.scenario, &sets, &args.archs)?;
     let file_archs: Vec<String> = s.archs.iter().map(|a| a.name.clone()).collect();
     if let Some(missing) = args.archs.iter().find(|a| !s.archs.iter().any(|x| &x.name == *a)) {
         return Err(SweepError::Spec {
@@ -213,9 +235,7 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
     }
     s.retain_archs(&args.archs);
     if args.no_adversaries {
-        // The resolved scenario written with the results must say what ran.
-        s.adversaries.clear();
-        s.raw.adversary.clear();
+        s.drop_adversaries();
     }
     scenario::admit(&s, 1.0, args.allow_large)?;
     let dest = args.out.clone().unwrap_or_else(|| PathBuf::from("netarch-out").join(s.name()));
@@ -262,7 +282,15 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
         out!("\n");
         out!("wrote {}/\n", folder.display());
         out!("  report   {}\n", folder.join("report.html").display());
-        out!("  charts   {}\n", folder.join("latency-cdf.svg").display());
+        // Every chart file written (issue 13, item 11: only the first was listed).
+        let exts = crate::output::charts::CHART_EXTENSIONS.join(",");
+        let mut label = "charts";
+        for stem in crate::output::charts::RUN_CHART_STEMS {
+            if folder.join(format!("{stem}.svg")).is_file() {
+                out!("  {label:<8} {}.{{{exts}}}\n", folder.join(stem).display());
+                label = "";
+            }
+        }
         // exposure.csv is written only when the scenario declares adversaries.
         let exposure = if folder.join("exposure.csv").is_file() { ", exposure.csv" } else { "" };
         out!("  data     {} (everything), summary.csv, latency.csv{exposure}\n", folder.join("results.json").display());
@@ -277,7 +305,15 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
 /// and the replicates' tables in one folder, the table with intervals on the terminal.
 fn run_replicates(args: &RunArgs, s: &Scenario, file_archs: Vec<String>, staging: Staging) -> Result<(), AppError> {
     use crate::sweep::replicates;
-    let plan = replicates::plan(s, &args.scenario, &args.sets, file_archs, !args.archs.is_empty(), args.replicates);
+    let plan = replicates::plan(
+        s,
+        &args.scenario,
+        &args.sets,
+        file_archs,
+        !args.archs.is_empty(),
+        args.no_adversaries,
+        args.replicates,
+    );
     let results = replicates::run_all(s, &plan, args.jobs.unwrap_or(0))?;
     let first = replicates::replicate_scenario(s, &plan, 0);
     let (extra, aggs) = replicates::files(&plan, &results);
@@ -491,6 +527,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<(), AppError> {
         archs: args.archs.clone(),
         metrics: args.metrics.clone(),
         allow_large: args.allow_large,
+        no_adversaries: args.no_adversaries,
     };
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     let (plan, source) = crate::sweep::plan::resolve(&req)?;

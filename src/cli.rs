@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 
 /// netarch: what centralized, federated, peer-to-peer and onion-routed messaging cost in latency,
@@ -22,6 +23,7 @@ pub enum Command {
     /// Check a scenario file without running it.
     Check {
         /// Scenario file or built-in name.
+        #[arg(value_parser = ScenarioName, hide_possible_values = true)]
         scenario: String,
         /// Override a key by its dotted path, e.g. `--set world.users=5000` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -35,6 +37,7 @@ pub enum Command {
     /// Say what a built-in scenario or preset models, what it shows, and which knob to turn next.
     Explain {
         /// Built-in scenario or preset name.
+        #[arg(value_parser = ScenarioName, hide_possible_values = true)]
         name: String,
         /// A run folder of this scenario (`netarch run` wrote it): the text's figures are that
         /// run's. Default: netarch-out/<name> when it holds one.
@@ -95,7 +98,7 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// Scenario file, built-in scenario name, or preset name (default: the default comparison).
-    #[arg(default_value = "default")]
+    #[arg(default_value = "default", value_parser = ScenarioName, hide_possible_values = true)]
     pub scenario: String,
     /// Folder to write (default: ./netarch-out/<scenario name>).
     #[arg(long, value_name = "DIR")]
@@ -154,6 +157,7 @@ impl Default for RunArgs {
 #[derive(Debug, Default, clap::Args)]
 pub struct SweepArgs {
     /// Scenario file, built-in scenario name, or preset name.
+    #[arg(value_parser = ScenarioName, hide_possible_values = true)]
     pub scenario: String,
     /// Vary a key: `KEY=v1,v2,...` or `KEY=start:stop:step` (stop included; numbers or durations).
     /// Repeatable: every combination is a point. Replaces the scenario's `[sweep] vary`.
@@ -174,6 +178,9 @@ pub struct SweepArgs {
     /// Run only the architecture with this label (repeatable; replaces `[sweep] archs`).
     #[arg(long = "arch", value_name = "LABEL")]
     pub archs: Vec<String>,
+    /// Leave out the scenario's `[[adversary]]` tables in every run: no exposure analysis, faster runs.
+    #[arg(long)]
+    pub no_adversaries: bool,
     /// Chart this metric (a name in tidy.csv's `metric` column; repeatable; replaces `[sweep] metrics`).
     #[arg(long = "metric", value_name = "NAME")]
     pub metrics: Vec<String>,
@@ -197,4 +204,28 @@ pub struct SweepArgs {
     /// Print nothing but errors (no progress bar).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// A scenario argument: any text (a file path too), parsed as a string; the built-in scenario and
+/// preset names are offered to shell completions as its possible values (issue 13, item 11).
+#[derive(Clone, Debug)]
+struct ScenarioName;
+
+impl TypedValueParser for ScenarioName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        let builtins = crate::scenario::builtin::BUILTINS.iter().map(|b| b.name);
+        let presets = crate::scenario::presets::names().into_iter();
+        Some(Box::new(builtins.chain(presets).map(PossibleValue::new)))
+    }
 }

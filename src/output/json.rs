@@ -179,6 +179,8 @@ struct FileLearned {
 #[derive(Deserialize)]
 struct FileCurves {
     name: String,
+    #[serde(default)]
+    all: Vec<CdfPoint>,
     online_at_send: Vec<CdfPoint>,
     offline_at_send: Vec<CdfPoint>,
 }
@@ -206,11 +208,7 @@ impl RunFile {
         let latency = doc
             .latency_cdf
             .into_iter()
-            .map(|c| LatencyCurves {
-                arch: c.name,
-                online_at_send: c.online_at_send,
-                offline_at_send: c.offline_at_send,
-            })
+            .map(|c| LatencyCurves::new(c.name, c.all, c.online_at_send, c.offline_at_send))
             .collect();
         Ok(RunFile {
             netarch_version: doc.netarch_version,
@@ -289,7 +287,13 @@ mod tests {
         assert_eq!(back.latency.len(), live.latency.len());
         for (b, l) in back.latency.iter().zip(&live.latency) {
             assert_eq!(b.arch, l.arch);
-            for (bs, ls) in [(&b.online_at_send, &l.online_at_send), (&b.offline_at_send, &l.offline_at_send)] {
+            assert_eq!(
+                (b.copies_created, b.delivered, b.delivered_offline_at_send),
+                (l.copies_created, l.delivered, l.delivered_offline_at_send)
+            );
+            for (bs, ls) in
+                [(&b.all, &l.all), (&b.online_at_send, &l.online_at_send), (&b.offline_at_send, &l.offline_at_send)]
+            {
                 assert_eq!(bs.len(), ls.len());
                 for (x, y) in bs.iter().zip(ls) {
                     assert!((x.latency_ms - y.latency_ms).abs() <= 1e-12 * y.latency_ms.abs(), "{x:?} {y:?}");

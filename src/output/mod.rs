@@ -214,10 +214,10 @@ fn recognise_run_folder(dir: &Path) -> Result<(), String> {
         if is_dir {
             return false;
         }
-        let chart = name
-            .strip_suffix(".svg")
-            .or_else(|| name.strip_suffix(".png"))
-            .is_some_and(|stem| charts::RUN_CHART_STEMS.contains(&stem));
+        let chart = charts::CHART_EXTENSIONS
+            .iter()
+            .filter_map(|e| name.strip_suffix(&format!(".{e}")))
+            .any(|stem| charts::RUN_CHART_STEMS.contains(&stem));
         chart
             || RUN_FILES.contains(&name)
             || REPLICATE_FILES.contains(&name)
@@ -227,14 +227,14 @@ fn recognise_run_folder(dir: &Path) -> Result<(), String> {
     .map_err(|what| format!("is a run folder that also {what}, which netarch did not write"))
 }
 
-/// Draws a run's charts (SVG and PNG) and writes its `report.html` into `dir` from its results
+/// Draws a run's charts (SVG, PNG and PDF) and writes its `report.html` into `dir` from its results
 /// file, each file whole or not at all; returns the paths written. A run folder and
 /// `netarch plot` both draw with this, so a redraw is byte-identical to the original.
 pub fn draw_run(dir: &Path, file: &json::RunFile) -> Result<Vec<PathBuf>, OutputError> {
     let written = charts::write_set(dir, &file.chart_set())
         .map_err(|e| OutputError::Chart { what: "the run's charts".into(), message: e.to_string() })?;
     let pairs: Vec<(String, String)> = written.iter().map(|w| (w.chart.title.clone(), w.chart.svg.clone())).collect();
-    let mut paths: Vec<PathBuf> = written.into_iter().flat_map(|w| [w.svg_path, w.png_path]).collect();
+    let mut paths: Vec<PathBuf> = written.into_iter().flat_map(|w| [w.svg_path, w.png_path, w.pdf_path]).collect();
     let report = dir.join("report.html");
     let tmp = dir.join(format!(".tmp-{}-report.html", std::process::id()));
     let result = std::fs::write(&tmp, report::render(file, &pairs)).and_then(|()| std::fs::rename(&tmp, &report));

@@ -45,7 +45,11 @@ pub fn find(name: &str) -> Option<&'static Builtin> {
 
 /// A scenario that runs one app preset on the default world.
 pub fn for_preset(preset: &str) -> String {
+    // The preset's own title heads the run (issue 13, item 11: it was empty); a JSON string is
+    // also a TOML basic string.
+    let title = super::presets::find(preset).map_or_else(|| preset.to_owned(), |p| p.title);
+    let title = serde_json::to_string(&title).expect("a string serialises");
     format!(
-        "name = \"{preset}\"\nduration = \"6h\"\nwarmup = \"1h\"\ncooldown = \"2h\"\n\n[world]\nusers = 2000\n\n[[arch]]\npreset = \"{preset}\"\n"
+        "name = \"{preset}\"\ntitle = {title}\nduration = \"6h\"\nwarmup = \"1h\"\ncooldown = \"2h\"\n\n[world]\nusers = 2000\n\n[[arch]]\npreset = \"{preset}\"\n"
     )
 }

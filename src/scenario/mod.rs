@@ -76,6 +76,13 @@ impl Scenario {
         // After resolution every [[arch]] entry carries its label.
         self.raw.arch.retain(|a| a.name.as_ref().is_some_and(|n| labels.contains(n)));
     }
+
+    /// Leaves out the `[[adversary]]` tables (`--no-adversaries` of `run` and `sweep`): no
+    /// exposure analysis, in the resolved file too, so what is written says what ran.
+    pub fn drop_adversaries(&mut self) {
+        self.adversaries.clear();
+        self.raw.adversary.clear();
+    }
 }
 
 /// Scenario text and where it came from.
@@ -426,12 +433,7 @@ fn set_in_table(table: &mut toml::Table, segs: &[Seg], value: toml::Value, at: K
             let index = match selector {
                 Seg::Index(i) if *i < items.len() => *i,
                 Seg::Index(i) => return Err(format!("`{here}` has {} elements, so there is no [{i}]", items.len())),
-                Seg::Key(name) => items
-                    .iter()
-                    .position(|v| {
-                        ["name", "preset", "kind"].iter().any(|f| v.get(f).and_then(|x| x.as_str()) == Some(name))
-                    })
-                    .ok_or_else(|| format!("no element of `{here}` has the name, preset or kind `{name}`"))?,
+                Seg::Key(name) => select_element(items, name, &here)?,
             };
             let elem = here.index(index);
             match &mut items[index] {
@@ -441,6 +443,58 @@ fn set_in_table(table: &mut toml::Table, segs: &[Seg], value: toml::Value, at: K
         }
         _ => Err(format!("`{here}` is a value, not a table")),
     }
+}
+
+/// The element of an array of tables (`[[arch]]`) that `name` selects: the one labelled `name`,
+/// else the one of that preset, else the one of that kind — a preset entry counts as its preset's
+/// kind (`arch.centralized.x` finds `preset = "signal"`). A preset or kind that several elements
+/// share is ambiguous: the error lists their labels (issue 13, item 11).
+fn select_element(items: &[toml::Value], name: &str, here: &KeyPath) -> Result<usize, String> {
+    let field = |v: &toml::Value, f: &str| v.get(f).and_then(|x| x.as_str()).map(str::to_owned);
+    let kind = |v: &toml::Value| {
+        field(v, "kind").or_else(|| field(v, "preset").and_then(|p| presets::find(&p)).map(|p| p.arch_table().0))
+    };
+    let label = |v: &toml::Value| field(v, "name").or_else(|| field(v, "preset")).or_else(|| kind(v));
+    let by = |f: &dyn Fn(&toml::Value) -> Option<String>| -> Vec<usize> {
+        items.iter().enumerate().filter(|(_, v)| f(v).as_deref() == Some(name)).map(|(i, _)| i).collect()
+    };
+    let by_name = by(&|v| field(v, "name"));
+    if let Some(&i) = by_name.first() {
+        return Ok(i);
+    }
+    for (what, found) in [("preset", by(&|v| field(v, "preset"))), ("kind", by(&kind))] {
+        match found.as_slice() {
+            [] => continue,
+            [i] => return Ok(*i),
+            several => {
+                let labels: Vec<String> = several
+                    .iter()
+                    .map(|&i| format!("`{here}.{i}` ({})", label(&items[i]).unwrap_or_default()))
+                    .collect();
+                return Err(format!(
+                    "{} elements of `{here}` have the {what} `{name}`: {}; name one by its label or index",
+                    several.len(),
+                    labels.join(", ")
+                ));
+            }
+        }
+    }
+    let labels: Vec<String> = items.iter().filter_map(label).collect();
+    Err(format!("no element of `{here}` has the name, preset or kind `{name}` (they are: {})", labels.join(", ")))
+}
+
+/// `arch.*.key` as the keys it stands for: `arch.<i>.key` for each `[[arch]]` entry whose label
+/// (`file_archs`, in file order) is in `selected`, or for every entry when `selected` is empty;
+/// any other key as it is. `netarch run --set` and `netarch sweep --vary`/`--set` both expand
+/// `arch.*` with this.
+pub fn expand_arch_star(key: &str, file_archs: &[String], selected: &[String]) -> Vec<String> {
+    let Some(rest) = key.strip_prefix("arch.*.") else { return vec![key.to_owned()] };
+    file_archs
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| selected.is_empty() || selected.contains(l))
+        .map(|(i, _)| format!("arch.{i}.{rest}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -465,6 +519,45 @@ mod tests {
         let crate::arch::ArchSpec::Centralized(p) = &s.archs[0].spec else { panic!("not centralized") };
         assert_eq!(p.servers, 3);
         assert!(!p.sealed_sender);
+    }
+
+    #[test]
+    fn an_entry_is_named_by_its_presets_kind_and_ambiguity_lists_the_labels() {
+        // Issue 13, item 11: `arch.centralized.retention=1h` failed on `default` (presets only).
+        let one = "name = \"t\"\nduration = \"1h\"\n[world]\nusers = 40\n[[arch]]\npreset = \"signal\"\n[[arch]]\npreset = \"briar\"\n";
+        let s = parse(&src(one), &["arch.centralized.retention=\"1h\"".into()]).unwrap();
+        let crate::arch::ArchSpec::Centralized(p) = &s.archs[0].spec else { panic!("not centralized") };
+        assert_eq!(p.retention, crate::time::SimDuration::from_secs(3600));
+        let two = format!("{one}[[arch]]\npreset = \"signal\"\nname = \"s2\"\n");
+        let Err(ScenarioError::Override { message, .. }) = parse(&src(&two), &["arch.centralized.retention=1h".into()])
+        else {
+            panic!("two centralized entries: ambiguous")
+        };
+        assert!(message.contains("`arch.0` (signal)") && message.contains("`arch.2` (s2)"), "{message}");
+        // A label, a preset or an index still picks one.
+        assert!(parse(&src(&two), &["arch.s2.retention=1h".into()]).is_ok());
+        assert!(parse(&src(&two), &["arch.2.retention=1h".into()]).is_ok());
+        let Err(ScenarioError::Override { message, .. }) = parse(&src(one), &["arch.nobody.x=1".into()]) else {
+            panic!()
+        };
+        assert!(message.contains("signal, briar"), "{message}");
+    }
+
+    #[test]
+    fn a_preset_run_is_titled_by_its_preset_issue_13() {
+        for name in presets::names() {
+            let s = parse(&load(name).unwrap(), &[]).unwrap();
+            assert_eq!(s.raw.title, presets::find(name).unwrap().title, "{name}");
+            assert!(!s.raw.title.is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn arch_star_expands_to_the_selected_entries_by_file_position() {
+        let labels = ["a".to_owned(), "b".to_owned(), "c".to_owned()];
+        assert_eq!(expand_arch_star("arch.*.x", &labels, &[]), ["arch.0.x", "arch.1.x", "arch.2.x"]);
+        assert_eq!(expand_arch_star("arch.*.x", &labels, &["c".into(), "a".into()]), ["arch.0.x", "arch.2.x"]);
+        assert_eq!(expand_arch_star("world.users", &labels, &[]), ["world.users"]);
     }
 
     #[test]

@@ -164,6 +164,8 @@ pub mod layout {
     pub const AGGREGATE: &str = "aggregate.csv";
     /// Sweep charts, SVG and PNG.
     pub const CHARTS: &str = "charts";
+    /// The list of chart stems last drawn, inside [`CHARTS`] (what a redraw may remove).
+    pub const CHART_LIST: &str = ".netarch-charts";
     /// The HTML page.
     pub const REPORT: &str = "report.html";
 }
@@ -291,7 +293,10 @@ fn recognise_finished_sweep(dir: &Path) -> Result<(), String> {
     let charts = dir.join(layout::CHARTS);
     if charts.is_dir() {
         crate::output::destination::only_entries(&charts, |name, is_dir| {
-            !is_dir && (name.ends_with(".svg") || name.ends_with(".png") || tmp(name))
+            !is_dir
+                && (crate::output::charts::CHART_EXTENSIONS.iter().any(|e| name.ends_with(&format!(".{e}")))
+                    || name == layout::CHART_LIST
+                    || tmp(name))
         })
         .map_err(|what| format!("is a sweep folder whose {}/ also {what}", layout::CHARTS))?;
     }

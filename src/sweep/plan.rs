@@ -282,6 +282,9 @@ pub struct Plan {
     pub metrics: Vec<String>,
     /// Whether `--arch` or `[sweep] archs` chose a subset (then runs are numbered within it).
     pub arch_subset: bool,
+    /// Whether `--no-adversaries` left out the scenario's adversaries (no exposure analysis).
+    #[serde(default)]
+    pub no_adversaries: bool,
     /// The base scenario as resolved (defaults filled in, overrides applied), for the record and
     /// to check that shards and resumed runs ran the same thing.
     pub resolved: serde_json::Value,
@@ -315,6 +318,8 @@ pub struct SweepRequest {
     pub metrics: Vec<String>,
     /// `--allow-large`: run even when the sweep's estimate passes the budget.
     pub allow_large: bool,
+    /// `--no-adversaries`: leave out the scenario's `[[adversary]]` tables in every run.
+    pub no_adversaries: bool,
 }
 
 impl Plan {
@@ -382,13 +387,10 @@ impl Plan {
     /// `arch.*.x` becomes `arch.<i>.x` for each selected architecture (by its position among all
     /// entries of the base scenario); other keys stay as they are.
     fn expand(&self, key: &str) -> Vec<String> {
-        let Some(rest) = key.strip_prefix("arch.*.") else { return vec![key.to_owned()] };
-        self.file_archs
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| self.archs.contains(l))
-            .map(|(i, _)| format!("arch.{i}.{rest}"))
-            .collect()
+        if self.archs.is_empty() {
+            return Vec::new();
+        }
+        scenario::expand_arch_star(key, &self.file_archs, &self.archs)
     }
 
     /// The scenario of run `id`: the base overrides, the point's values and the run's seed, with
@@ -398,6 +400,9 @@ impl Plan {
         sets.push(format!("seed={}", self.seed_of(id)));
         let mut s = scenario::parse(source, &sets)?;
         select(&mut s, &self.archs);
+        if self.no_adversaries {
+            s.drop_adversaries();
+        }
         Ok(s)
     }
 
@@ -421,6 +426,9 @@ impl Plan {
                 c.push(quote(a));
             }
         }
+        if self.no_adversaries {
+            c.push("--no-adversaries".into());
+        }
         c.join(" ")
     }
 
@@ -437,6 +445,9 @@ impl Plan {
                 c.push("--arch".into());
                 c.push(quote(a));
             }
+        }
+        if self.no_adversaries {
+            c.push("--no-adversaries".into());
         }
         c.join(" ")
     }
@@ -493,7 +504,10 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
     };
     let base_list: Vec<(String, Option<KeyPath>, &'static str)> =
         sets.iter().cloned().zip(set_origins.iter().cloned()).map(|(a, o)| (a, o, "--set")).collect();
-    let base = scenario::parse_with(&source, &overrides(&base_list))?;
+    let mut base = scenario::parse_with(&source, &overrides(&base_list))?;
+    if req.no_adversaries {
+        base.drop_adversaries();
+    }
 
     let from_table = req.vary.is_empty();
     let vary = if !from_table {
@@ -587,6 +601,7 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
         vary,
         metrics,
         arch_subset,
+        no_adversaries: req.no_adversaries,
         resolved,
     };
     // Refused before anything enumerates the points: each is parsed and checked below.

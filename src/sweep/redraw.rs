@@ -51,8 +51,10 @@ pub fn write_outputs(folder: &Path, plan: &Plan, runs: &[RunFigures], tables: bo
     io(&dir, std::fs::create_dir_all(&dir))?;
     let drawn = write_sweep_charts(&dir, &charts)?;
     for d in &drawn {
-        written.files.extend([d.svg_path.clone(), d.png_path.clone()]);
+        written.files.extend([d.svg_path.clone(), d.png_path.clone(), d.pdf_path.clone()]);
     }
+    let stems: Vec<String> = charts.iter().map(|c| c.file_stem.clone()).collect();
+    remove_stale_charts(&dir, &stems)?;
     let pairs: Vec<(String, String)> = drawn.iter().map(|d| (d.title.clone(), d.svg.clone())).collect();
     let report = folder.join(layout::REPORT);
     write_atomic(&report, super::report::render(plan, &aggs, &pairs, runs.len() as u64).as_bytes())?;
@@ -171,6 +173,33 @@ fn axis(key: &str, values: &[(String, Option<(f64, Unit)>)]) -> SweepAxis {
     let top = positions.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let log = min > 0.0 && top / min >= 10.0;
     SweepAxis { label: format!("{key}{}", if log { " (log scale)" } else { "" }), ticks, positions, log }
+}
+
+/// Removes the charts an earlier drawing listed in `charts/.netarch-charts` that this drawing
+/// did not redraw (`netarch plot --metric` charting other metrics), then lists `stems` there.
+/// Only files of listed stems with a chart extension are removed: a file netarch did not write
+/// is never touched (issue 13, item 11).
+fn remove_stale_charts(dir: &Path, stems: &[String]) -> Result<(), SweepError> {
+    let manifest = dir.join(layout::CHART_LIST);
+    let before = std::fs::read_to_string(&manifest).unwrap_or_default();
+    for old in before.lines().filter(|l| !l.is_empty() && !stems.iter().any(|s| s == l)) {
+        // A listed name is a chart stem netarch made from a metric: no separators.
+        if old.contains(['/', '\\']) || old.starts_with('.') {
+            continue;
+        }
+        for ext in crate::output::charts::CHART_EXTENSIONS {
+            let path = dir.join(format!("{old}.{ext}"));
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return io(&path, Err(e)),
+            }
+        }
+    }
+    let mut list = stems.join("\n");
+    list.push('\n');
+    write_atomic(&manifest, list.as_bytes())?;
+    Ok(())
 }
 
 /// Redraws a folder's charts and report from its saved results: a sweep folder

@@ -56,6 +56,7 @@ pub fn plan(
     sets: &[String],
     file_archs: Vec<String>,
     arch_subset: bool,
+    no_adversaries: bool,
     replicates: u32,
 ) -> Plan {
     Plan {
@@ -74,6 +75,7 @@ pub fn plan(
         vary: Vec::new(),
         metrics: DEFAULT_METRICS.iter().map(|m| m.to_string()).collect(),
         arch_subset,
+        no_adversaries,
         resolved: serde_json::to_value(&s.raw).expect("a scenario serialises"),
     }
 }

@@ -11,6 +11,7 @@ mod federated;
 mod fuzz;
 mod headline;
 mod inputs;
+mod issue13;
 mod mixnet;
 mod onion;
 mod p2p;

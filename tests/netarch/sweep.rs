@@ -385,8 +385,12 @@ fn plot_redraws_sweep_and_run_charts_without_running() {
     let (dir, _) = workspace();
     let cwd = dir.path();
     ok(&netarch(&["sweep", "tiny.toml", "--vary", VARY, "--replicates", "2", "--out", "s", "-q"], cwd));
-    let charts: Vec<PathBuf> = std::fs::read_dir(cwd.join("s/charts")).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(charts.len(), 12, "six default metrics, SVG and PNG");
+    let charts: Vec<PathBuf> = std::fs::read_dir(cwd.join("s/charts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "svg" || x == "png" || x == "pdf"))
+        .collect();
+    assert_eq!(charts.len(), 18, "six default metrics, SVG, PNG and PDF");
     let before: Vec<Vec<u8>> = charts.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let report = read(cwd.join("s/report.html"));
     std::fs::remove_dir_all(cwd.join("s/charts")).unwrap();
@@ -402,6 +406,9 @@ fn plot_redraws_sweep_and_run_charts_without_running() {
     let o = netarch(&["plot", "s", "--metric", "model.figures.held_at_end", "--metric", "latency.p96_ms"], cwd);
     ok(&o);
     assert!(cwd.join("s/charts/sweep-model_figures_held_at_end.svg").is_file());
+    // The charts of the metrics no longer charted are gone (issue 13, item 11); a file netarch
+    // did not write stays.
+    assert!(charts.iter().all(|p| !p.exists()), "stale charts are removed");
     assert!(text(&o.stderr).contains("latency.p96_ms"), "{}", text(&o.stderr));
 
     // A run folder, with an adversary so that it has an exposure heatmap: its charts and report

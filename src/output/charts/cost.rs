@@ -4,7 +4,9 @@
 //! `transmissions_per_delivered`, `bytes_per_delivered`) and the traffic that carried none (polls,
 //! keep-alives, cover, requests, lookups; pale), so an architecture that pays in background traffic
 //! is not drawn as cheap; the figure after each bar is the total (`all_transmissions_per_delivered`,
-//! `all_bytes_per_delivered`). Wake-ups are one bar of every wake-up, whatever woke the device.
+//! `all_bytes_per_delivered`). Wake-ups are one outlined bar of every wake-up, whatever woke the
+//! device: the summary does not split wake-ups by cause, so that bar is drawn in neither the
+//! "message" nor the "overhead" style, and a keep-alive wake-up is never shown as message traffic.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -27,6 +29,10 @@ pub struct Cost {
     pub transmissions_per_delivered: Option<f64>,
     /// Message bytes per delivered copy (`None` when nothing was delivered).
     pub bytes_per_delivered: Option<f64>,
+    /// All transmissions (overhead included) per delivered copy.
+    pub all_transmissions_per_delivered: Option<f64>,
+    /// All bytes (overhead included) per delivered copy.
+    pub all_bytes_per_delivered: Option<f64>,
     /// Transmissions that carried no message.
     pub overhead_transmissions: u64,
     /// Their bytes.
@@ -43,27 +49,48 @@ impl Cost {
             delivered: a.delivered,
             transmissions_per_delivered: a.transmissions_per_delivered,
             bytes_per_delivered: a.bytes_per_delivered,
+            all_transmissions_per_delivered: a.all_transmissions_per_delivered,
+            all_bytes_per_delivered: a.all_bytes_per_delivered,
             overhead_transmissions: a.overhead_transmissions,
             overhead_bytes: a.overhead_bytes,
             wakeups_per_device_hour: a.wakeups_per_device_hour,
         }
     }
 
-    /// (message part, overhead part) of transmissions per delivered copy.
+    /// (message part, overhead part) of transmissions per delivered copy: the summary's
+    /// `transmissions_per_delivered` and what `all_transmissions_per_delivered` adds to it.
     fn transmissions(&self) -> Option<(f64, f64)> {
-        Some((self.transmissions_per_delivered?, ratio(self.overhead_transmissions as f64, self.delivered as f64)?))
+        split(
+            self.transmissions_per_delivered?,
+            self.all_transmissions_per_delivered,
+            self.overhead_transmissions,
+            self.delivered,
+        )
     }
 
-    /// (message part, overhead part) of bytes per delivered copy.
+    /// (message part, overhead part) of bytes per delivered copy, likewise.
     fn bytes(&self) -> Option<(f64, f64)> {
-        Some((self.bytes_per_delivered?, ratio(self.overhead_bytes as f64, self.delivered as f64)?))
+        split(self.bytes_per_delivered?, self.all_bytes_per_delivered, self.overhead_bytes, self.delivered)
     }
 }
 
-/// One small multiple: its axis title and one stacked value per architecture.
+/// A per-delivered figure split into its message part and its overhead part: the named total
+/// minus the message part, or (for a summary without the total) the overhead count shared over
+/// delivered copies.
+fn split(message: f64, all: Option<f64>, overhead: u64, delivered: u64) -> Option<(f64, f64)> {
+    let extra = match all {
+        Some(all) => (all - message).max(0.0),
+        None => ratio(overhead as f64, delivered as f64)?,
+    };
+    Some((message, extra))
+}
+
+/// One small multiple: its axis title, one stacked value per architecture, and whether its
+/// bars are outlined (a figure not split into message traffic and overhead).
 struct Panel {
     axis: String,
     values: Vec<Option<(f64, f64)>>,
+    outlined: bool,
 }
 
 /// A byte unit that keeps axis numbers short for values up to `max`.
@@ -92,14 +119,17 @@ impl CostChart<'_> {
             Panel {
                 axis: "all tx/delivered (transmissions per delivered copy)".into(),
                 values: self.costs.iter().map(Cost::transmissions).collect(),
+                outlined: false,
             },
             Panel {
                 axis: format!("all bytes/delivered, {unit}"),
                 values: bytes.iter().map(|v| v.map(|(a, b)| (a / div, b / div))).collect(),
+                outlined: false,
             },
             Panel {
-                axis: "wake-ups/device·h (every wake-up)".into(),
+                axis: "wake-ups/device·h (every wake-up, any cause)".into(),
                 values: self.costs.iter().map(|c| c.wakeups_per_device_hour.map(|w| (w, 0.0))).collect(),
+                outlined: true,
             },
         ]
     }
@@ -112,6 +142,32 @@ impl Figure for CostChart<'_> {
 
     fn caption(&self) -> String {
         "What delivery costs".into()
+    }
+
+    fn title(&self) -> String {
+        self.frame.title(&self.caption())
+    }
+
+    fn desc(&self) -> String {
+        let mut parts = vec![
+            "Three bar panels per architecture: all transmissions per delivered copy and all bytes per delivered \
+             copy, each split into message traffic (solid) and overhead that carried no message (pale), and device \
+             wake-ups per device-hour, whatever woke the device (outlined, not split)."
+                .to_owned(),
+        ];
+        let show = |v: Option<f64>, f: fn(f64) -> String| v.map(f).unwrap_or_else(|| "n/a".into());
+        for c in self.costs {
+            parts.push(format!(
+                "{}: {} transmissions ({} carrying messages), {} ({} of messages), {} wake-ups per device-hour.",
+                c.arch,
+                show(c.all_transmissions_per_delivered, sig3),
+                show(c.transmissions_per_delivered, sig3),
+                show(c.all_bytes_per_delivered, super::bytes),
+                show(c.bytes_per_delivered, super::bytes),
+                show(c.wakeups_per_device_hour, sig3),
+            ));
+        }
+        parts.join(" ")
     }
 
     fn size(&self) -> (u32, u32) {
@@ -141,10 +197,13 @@ impl Figure for CostChart<'_> {
             self.costs.iter().zip(centres).map(|(c, y)| (c.arch.clone(), self.frame.colour(&c.arch), y)).collect();
         row_labels(root, &rows, labels_w - px(6.0, s), s)?;
         let mut entries = vec![
-            Entry::new(Mark::Swatch(INK), "solid: message traffic (tx/delivered, bytes/delivered)"),
-            Entry::new(Mark::Pale(INK), "pale: overhead (polls, keep-alives, cover, requests)"),
+            Entry::new(Mark::Swatch(INK), "message traffic (tx/delivered, bytes/delivered)"),
+            Entry::new(
+                Mark::Pale(INK),
+                "overhead: traffic that carried no message (polls, keep-alives, cover, requests)",
+            ),
             Entry::new(Mark::None, "figure: the total, all tx/delivered or all bytes/delivered"),
-            Entry::new(Mark::None, "wake-ups: every one (push, poll, keep-alive, retry)"),
+            Entry::new(Mark::Outline(INK), "wake-ups, whatever the cause (push, poll, keep-alive, retry): not split"),
         ];
         if self.panels().iter().any(|p| p.values.iter().any(Option::is_none)) {
             entries.push(Entry::new(Mark::None, "n/a: undefined (no copy delivered)"));
@@ -202,6 +261,12 @@ impl CostChart<'_> {
                     area.draw(&Text::new("n/a", (x + px(5.0, s) - base.0, y - base.1), style)).drawn()?;
                     continue;
                 }
+                Some((main, _)) if p.outlined => {
+                    let fill = Rectangle::new([(0.0, y0), (main, y1)], colour.mix(0.15).filled());
+                    let edge = Rectangle::new([(0.0, y0), (main, y1)], colour.stroke_width(px(2.0, s).max(1) as u32));
+                    chart.draw_series([fill, edge]).drawn()?;
+                    (main, sig3(main))
+                }
                 Some((main, overhead)) => {
                     chart
                         .draw_series(std::iter::once(Rectangle::new([(0.0, y0), (main, y1)], colour.filled())))
@@ -232,13 +297,26 @@ mod tests {
             delivered: 100,
             transmissions_per_delivered: Some(2.0),
             bytes_per_delivered: Some(2000.0),
+            all_transmissions_per_delivered: Some(2.5),
+            all_bytes_per_delivered: Some(2100.0),
             overhead_transmissions: 50,
             overhead_bytes: 10_000,
             wakeups_per_device_hour: Some(3.0),
         };
         assert_eq!(c.transmissions(), Some((2.0, 0.5)));
         assert_eq!(c.bytes(), Some((2000.0, 100.0)));
-        let none = Cost { delivered: 0, transmissions_per_delivered: None, bytes_per_delivered: None, ..c };
+        // The named totals decide the overhead part; without them, the counts over delivered copies.
+        let older = Cost { all_transmissions_per_delivered: None, all_bytes_per_delivered: None, ..c.clone() };
+        assert_eq!(older.transmissions(), Some((2.0, 0.5)));
+        assert_eq!(older.bytes(), Some((2000.0, 100.0)));
+        let none = Cost {
+            delivered: 0,
+            transmissions_per_delivered: None,
+            bytes_per_delivered: None,
+            all_transmissions_per_delivered: None,
+            all_bytes_per_delivered: None,
+            ..c
+        };
         assert_eq!(none.transmissions(), None);
         assert_eq!(none.bytes(), None);
     }

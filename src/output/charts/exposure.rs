@@ -99,6 +99,30 @@ impl Figure for Heatmap<'_> {
         "What each adversary learns".into()
     }
 
+    fn title(&self) -> String {
+        self.frame.title(&self.caption())
+    }
+
+    fn desc(&self) -> String {
+        let m = self.matrix;
+        let mut parts = vec![format!(
+            "Heatmap, one row per adversary and one column per architecture ({}); each cell: {}, on a fixed \
+             0–100% colour scale.",
+            m.archs.join(", "),
+            m.metric
+        )];
+        for (adv, row) in m.adversaries.iter().zip(&m.values) {
+            let cells: Vec<String> = m
+                .archs
+                .iter()
+                .zip(row)
+                .map(|(a, v)| format!("{a} {}", v.map(percent).unwrap_or_else(|| "n/a".into())))
+                .collect();
+            parts.push(format!("{adv}: {}.", cells.join(", ")));
+        }
+        parts.join(" ")
+    }
+
     fn size(&self) -> (u32, u32) {
         // Title, metric line and column heads; the grid (at least as tall as the colour bar);
         // a bottom margin.
@@ -175,12 +199,14 @@ impl Figure for Heatmap<'_> {
         let rows = m.adversaries.len().max(1) as i32;
         let bx = left + cols * cell_w + px(30.0, s);
         let (b_top, b_bottom) = (top, top + (rows * cell_h).max(px(COLOUR_BAR_MIN_H as f64, s)));
+        // Each step's rectangle reaches down to the bottom of the bar and the steps are drawn top
+        // first, so every step covers the one above's lower edge: the bar has no gap between
+        // cells for a renderer's anti-aliasing to show as a seam (issue 13, item 6).
         let steps = 100;
-        for k in 0..steps {
+        for k in (0..steps).rev() {
             let ya = b_bottom - (b_bottom - b_top) * (k + 1) / steps;
-            let yb = b_bottom - (b_bottom - b_top) * k / steps;
             let v = (k as f64 + 0.5) / steps as f64;
-            body.draw(&Rectangle::new([(bx, ya), (bx + px(18.0, s), yb)], viridis(v).filled())).drawn()?;
+            body.draw(&Rectangle::new([(bx, ya), (bx + px(18.0, s), b_bottom)], viridis(v).filled())).drawn()?;
         }
         body.draw(&Rectangle::new([(bx, b_top), (bx + px(18.0, s), b_bottom)], INK.stroke_width(1))).drawn()?;
         for (q, label) in [(0.0, "0%"), (0.25, "25%"), (0.5, "50%"), (0.75, "75%"), (1.0, "100%")] {

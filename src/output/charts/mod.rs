@@ -1,4 +1,4 @@
-//! Charts of a run, each written as SVG and PNG: latency CDFs, delivery outcomes, costs, and an
+//! Charts of a run, each written as SVG, PNG and PDF: latency CDFs, delivery outcomes, costs, and an
 //! adversary × architecture exposure heatmap when an exposure analysis produced one.
 //!
 //! This is the one module that knows plotters. The drawing code takes plain data — a
@@ -12,12 +12,18 @@
 //! palette, by its position in the scenario). An undefined value (`None`: a ratio over zero
 //! deliveries, a percentile of nothing) is never drawn as 0: its bar is left out and marked
 //! "n/a". Files are written whole or not at all (a temporary file, then a rename).
+//!
+//! Every SVG carries a `<title>` and a `<desc>` generated from the data it draws (for screen
+//! readers and for whoever finds the file later), and every chart is also written as PDF for
+//! LaTeX: the SVG converted by svg2pdf over usvg (pure Rust; text stays text, set in the same
+//! embedded font, subset into the PDF) — see [`pdf_of`].
 
 pub mod bands;
 mod cost;
 mod exposure;
 mod latency;
 mod outcomes;
+mod pdf;
 mod style;
 pub mod sweep;
 
@@ -35,6 +41,7 @@ pub use cost::Cost;
 pub use exposure::ExposureMatrix;
 pub use latency::LatencyCurves;
 pub use outcomes::Outcome;
+pub use pdf::pdf_of;
 pub use style::{bytes, duration_ms, percent, sig3};
 
 use style::{Drawn, OKABE_ITO, fonts};
@@ -56,6 +63,9 @@ pub enum ChartError {
     /// The embedded font did not load (a defect of the build, never of the input).
     #[error("the embedded chart font could not be loaded")]
     Font,
+    /// An SVG could not be converted to PDF (usvg's or svg2pdf's message).
+    #[error("cannot convert chart to PDF: {0}")]
+    Pdf(String),
     /// The data does not fit the chart (e.g. an exposure matrix whose rows are not all as long as
     /// its list of architectures).
     #[error("chart data is inconsistent: {0}")]
@@ -128,23 +138,29 @@ impl ChartSet {
             .archs
             .iter()
             .zip(&results.cdfs)
-            .map(|(a, c)| LatencyCurves {
-                arch: a.name.clone(),
-                online_at_send: c.online_at_send.clone(),
-                offline_at_send: c.offline_at_send.clone(),
+            .map(|(a, c)| {
+                LatencyCurves::new(a.name.clone(), c.all.clone(), c.online_at_send.clone(), c.offline_at_send.clone())
             })
             .collect();
         ChartSet::from_summaries(frame, scenario.deadline.as_secs_f64(), &results.archs, latency)
     }
 
     /// The chart data of summaries and their latency curves, however they were obtained (a run
-    /// in memory, or its results.json read back); no exposure matrix.
+    /// in memory, or its results.json read back); no exposure matrix. Each curve's counts (copies
+    /// created, delivered) are taken from the summary of the same name.
     pub fn from_summaries(
         frame: Frame,
         deadline_s: f64,
         archs: &[ArchSummary],
-        latency: Vec<LatencyCurves>,
+        mut latency: Vec<LatencyCurves>,
     ) -> ChartSet {
+        for c in &mut latency {
+            if let Some(a) = archs.iter().find(|a| a.name == c.arch) {
+                c.copies_created = a.copies_created;
+                c.delivered = a.delivered;
+                c.delivered_offline_at_send = a.latency_offline_at_send.count;
+            }
+        }
         ChartSet {
             frame,
             deadline_s,
@@ -176,6 +192,8 @@ pub struct WrittenChart {
     pub svg_path: PathBuf,
     /// Where its PNG was written.
     pub png_path: PathBuf,
+    /// Where its PDF was written.
+    pub pdf_path: PathBuf,
 }
 
 /// A chart family: its file stem, caption, size, and drawing code for any plotters backend.
@@ -184,10 +202,17 @@ trait Figure {
     fn stem(&self) -> &'static str;
     /// Caption without the scenario and seed.
     fn caption(&self) -> String;
+    /// What the chart shows, generated from its data (the SVG's `<desc>`): which architectures,
+    /// what each mark means, and the figures a reader would look for.
+    fn desc(&self) -> String;
     /// Size of the SVG in pixels (the PNG is twice as large each way).
     fn size(&self) -> (u32, u32);
     /// Draws the chart on `root` with every length multiplied by `s`.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, s: f64) -> Result<(), ChartError>;
+    /// The full title (the SVG's `<title>`); charts whose heading names the scenario override it.
+    fn title(&self) -> String {
+        self.caption()
+    }
 }
 
 /// The PNG is drawn at twice the SVG's size so it stays sharp when printed or zoomed.
@@ -202,8 +227,26 @@ fn svg_of<F: Figure>(fig: &F) -> Result<RenderedChart, ChartError> {
         root.present().drawn()?;
     }
     // Labels come from user text; a control character in one would make the SVG malformed XML.
-    let svg = crate::text::xml_safe(svg);
+    let svg = crate::text::xml_safe(with_title(svg, &fig.title(), &fig.desc()));
     Ok(RenderedChart { stem: fig.stem(), title: fig.caption(), svg })
+}
+
+/// `svg` with `<title>` and `<desc>` as the first children of its root element (SVG 1.1 §5.4:
+/// the root's title names the document; plotters writes neither).
+fn with_title(svg: String, title: &str, desc: &str) -> String {
+    let Some(end) = svg.find("<svg").and_then(|at| svg[at..].find('>').map(|e| at + e + 1)) else {
+        return svg;
+    };
+    let head = format!(
+        "\n<title>{}</title>\n<desc>{}</desc>",
+        crate::output::report::escape(title),
+        crate::output::report::escape(desc)
+    );
+    let mut out = String::with_capacity(svg.len() + head.len());
+    out.push_str(&svg[..end]);
+    out.push_str(&head);
+    out.push_str(&svg[end..]);
+    out
 }
 
 fn png_to<F: Figure>(fig: &F, path: &Path) -> Result<(), ChartError> {
@@ -229,14 +272,34 @@ fn atomically(path: &Path, write: impl FnOnce(&Path) -> Result<(), ChartError>) 
 
 fn write_one<F: Figure>(dir: &Path, fig: &F) -> Result<WrittenChart, ChartError> {
     let chart = svg_of(fig)?;
-    let svg_path = dir.join(format!("{}.svg", fig.stem()));
-    let png_path = dir.join(format!("{}.png", fig.stem()));
+    let (svg_path, png_path, pdf_path) = write_files(dir, fig.stem(), &chart.svg, fig)?;
+    Ok(WrittenChart { chart, svg_path, png_path, pdf_path })
+}
+
+/// Writes one chart as `<stem>.svg`, `<stem>.png` and `<stem>.pdf` in `dir`, each whole or
+/// absent; returns the three paths.
+fn write_files<F: Figure>(
+    dir: &Path,
+    stem: &str,
+    svg: &str,
+    fig: &F,
+) -> Result<(PathBuf, PathBuf, PathBuf), ChartError> {
+    let svg_path = dir.join(format!("{stem}.svg"));
+    let png_path = dir.join(format!("{stem}.png"));
+    let pdf_path = dir.join(format!("{stem}.pdf"));
     atomically(&svg_path, |tmp| {
-        std::fs::write(tmp, &chart.svg).map_err(|source| ChartError::Io { path: svg_path.clone(), source })
+        std::fs::write(tmp, svg).map_err(|source| ChartError::Io { path: svg_path.clone(), source })
     })?;
     atomically(&png_path, |tmp| png_to(fig, tmp))?;
-    Ok(WrittenChart { chart, svg_path, png_path })
+    let pdf = pdf_of(svg)?;
+    atomically(&pdf_path, |tmp| {
+        std::fs::write(tmp, &pdf).map_err(|source| ChartError::Io { path: pdf_path.clone(), source })
+    })?;
+    Ok((svg_path, png_path, pdf_path))
 }
+
+/// The file extensions of every chart file netarch writes.
+pub const CHART_EXTENSIONS: [&str; 3] = ["svg", "png", "pdf"];
 
 /// The figures of a chart set, in report order.
 fn figures(set: &ChartSet) -> Result<Figures<'_>, ChartError> {
@@ -272,11 +335,11 @@ pub fn render_svgs(set: &ChartSet) -> Result<Vec<RenderedChart>, ChartError> {
     Ok(out)
 }
 
-/// The file stems of every chart a run folder can hold (each as `.svg` and `.png`): what a run
+/// The file stems of every chart a run folder can hold (each as `.svg`, `.png` and `.pdf`): what a run
 /// folder may contain besides its data files.
 pub const RUN_CHART_STEMS: [&str; 4] = ["latency-cdf", "delivery", "cost", "exposure"];
 
-/// Writes every chart of `set` into `dir` (which must exist) as `<stem>.svg` and `<stem>.png`,
+/// Writes every chart of `set` into `dir` (which must exist) as `<stem>.svg`, `.png` and `.pdf`,
 /// in report order, and returns them with their SVG text for the report.
 pub fn write_set(dir: &Path, set: &ChartSet) -> Result<Vec<WrittenChart>, ChartError> {
     let f = figures(set)?;
@@ -287,12 +350,12 @@ pub fn write_set(dir: &Path, set: &ChartSet) -> Result<Vec<WrittenChart>, ChartE
     Ok(out)
 }
 
-/// Writes the charts of a finished run into `dir` as SVG and PNG and returns the paths written
-/// (SVG then PNG of each chart, in report order). [`write_set`] does the same from a
+/// Writes the charts of a finished run into `dir` as SVG, PNG and PDF and returns the paths
+/// written (SVG, PNG then PDF of each chart, in report order). [`write_set`] does the same from a
 /// [`ChartSet`] and also returns the SVG text.
 pub fn write_charts(dir: &Path, scenario: &Scenario, results: &RunResults) -> Result<Vec<PathBuf>, ChartError> {
     let written = write_set(dir, &ChartSet::from_run(scenario, results))?;
-    Ok(written.into_iter().flat_map(|w| [w.svg_path, w.png_path]).collect())
+    Ok(written.into_iter().flat_map(|w| [w.svg_path, w.png_path, w.pdf_path]).collect())
 }
 
 /// A finite CDF point usable on a log axis (latency above zero).

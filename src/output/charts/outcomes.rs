@@ -8,7 +8,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::style::{
-    Entry, INK, MUTED, Mark, anchored, bar_half, legend_column, percent, px, row_labels, text, text_width, titled,
+    Entry, INK, MUTED, Mark, anchored, bar_half, legend_column, percent, px, row_labels, text, text_width, tick_number,
+    titled,
 };
 use super::{ChartError, Drawn, Figure, Frame, ratio};
 use crate::metrics::recorder::LossReason;
@@ -106,6 +107,20 @@ impl Category {
     }
 }
 
+/// The zoomed panel's upper bound, percent: the smallest of 1-2-5 steps (0.1%, 0.2%, 0.5%, 1%, …,
+/// 50%) that leaves a quarter of head-room above the largest bar (for the total printed after it).
+/// `None` when even 50% would not hold it: a panel 0–100% would not be a zoom, so none is drawn.
+fn zoom_top(segs: &[Option<Vec<(Category, f64)>>]) -> Option<f64> {
+    let missed = segs
+        .iter()
+        .flatten()
+        .map(|v| v.iter().filter(|(c, _)| *c != Category::InDeadline).map(|(_, x)| x).sum::<f64>())
+        .fold(0.0, f64::max);
+    let need = missed * 100.0 * 1.25;
+    const STEPS: [f64; 12] = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0];
+    STEPS.into_iter().find(|&t| t >= need)
+}
+
 /// Black or white, whichever reads better on `c`.
 fn ink_on(c: RGBColor) -> RGBColor {
     let lum = 0.2126 * c.0 as f64 + 0.7152 * c.1 as f64 + 0.0722 * c.2 as f64;
@@ -128,6 +143,37 @@ impl Figure for OutcomeChart<'_> {
         "What became of the copies sent".into()
     }
 
+    fn title(&self) -> String {
+        self.frame.title(&self.caption())
+    }
+
+    fn desc(&self) -> String {
+        let mut parts = vec![format!(
+            "One stacked bar per architecture of what became of the copies created, as shares: delivered within \
+             the deadline ({}), delivered late, lost by reason, in flight at the end.",
+            super::duration_ms(self.deadline_s * 1e3)
+        )];
+        for o in self.outcomes {
+            let Some(seg) = o.segments() else {
+                parts.push(format!("{}: no copies created.", o.arch));
+                continue;
+            };
+            let shown: Vec<String> = seg
+                .iter()
+                .filter(|(_, share)| *share > 0.0)
+                .map(|(c, share)| format!("{} {}", percent(*share), c.label(self.deadline_s).replace('\u{a0}', " ")))
+                .collect();
+            parts.push(format!("{} ({} copies): {}.", o.arch, o.copies_created, shown.join(", ")));
+        }
+        if let Some(top) = zoom_top(&self.outcomes.iter().map(Outcome::segments).collect::<Vec<_>>()) {
+            parts.push(format!(
+                "A second panel zooms on everything but in-deadline deliveries, 0–{}%.",
+                tick_number(top)
+            ));
+        }
+        parts.join(" ")
+    }
+
     fn size(&self) -> (u32, u32) {
         (1000, (150 + 48 * self.outcomes.len() as u32).max(380))
     }
@@ -140,23 +186,26 @@ impl Figure for OutcomeChart<'_> {
         let names_w = self.outcomes.iter().map(|o| text_width(root, &o.arch, &name_style)).max().unwrap_or(0);
         let labels_w = (names_w + px(34.0, s)).min(w * 30 / 100);
         let legend_w = px(220.0, s);
-        let panel_w = (w - labels_w - legend_w) / 2;
-        let (_, rest) = body.split_horizontally(labels_w);
-        let (left, rest) = rest.split_horizontally(panel_w);
-        let (right, legend) = rest.split_horizontally(panel_w);
-
         let n = self.outcomes.len();
         let segs: Vec<Option<Vec<(Category, f64)>>> = self.outcomes.iter().map(Outcome::segments).collect();
-        let missed_max = segs
-            .iter()
-            .flatten()
-            .map(|v| v.iter().filter(|(c, _)| *c != Category::InDeadline).map(|(_, x)| x).sum::<f64>())
-            .fold(0.0, f64::max);
-
+        let zoom_top = zoom_top(&segs);
+        // Without a zoom worth the name, one panel takes the width of two.
+        let panel_w = match zoom_top {
+            Some(_) => (w - labels_w - legend_w) / 2,
+            None => w - labels_w - legend_w,
+        };
+        let (_, rest) = body.split_horizontally(labels_w);
+        let (left, rest) = rest.split_horizontally(panel_w);
+        let legend = match zoom_top {
+            Some(top) => {
+                let (right, legend) = rest.split_horizontally(panel_w);
+                let caption = format!("all but \"delivered within the deadline\", zoomed to 0–{}%", tick_number(top));
+                self.panel(&right, &caption, top, &segs, false, s)?;
+                legend
+            }
+            None => rest,
+        };
         let rows = self.panel(&left, "all copies", 100.0, &segs, true, s)?;
-        // Head-room for the total printed after each bar, but never beyond 100%.
-        let zoom_top = if missed_max > 0.0 { (missed_max * 100.0 * 1.25).min(100.0) } else { 1.0 };
-        self.panel(&right, "all but \"delivered within the deadline\", zoomed", zoom_top, &segs, false, s)?;
 
         let label_rows: Vec<(String, RGBColor, i32)> = (0..n)
             .map(|i| (self.outcomes[i].arch.clone(), self.frame.colour(&self.outcomes[i].arch), rows[i]))
@@ -310,6 +359,17 @@ mod tests {
     #[test]
     fn no_copies_means_no_bar_not_a_zero_bar() {
         assert_eq!(outcome(0, 0, None, 0, 0).segments(), None);
+    }
+
+    #[test]
+    fn the_zoom_is_chosen_from_the_data_and_never_spans_everything() {
+        // Issue 13, item 6: the zoomed panel was sometimes 0-100%.
+        let segs = |o: &Outcome| vec![o.segments()];
+        assert_eq!(zoom_top(&segs(&outcome(1000, 997, Some(0.997), 3, 0))), Some(0.5), "0.3% missed: 0-0.5%");
+        assert_eq!(zoom_top(&segs(&outcome(100, 90, Some(0.85), 10, 0))), Some(20.0), "15% missed: 0-20%");
+        assert_eq!(zoom_top(&segs(&outcome(100, 30, Some(0.2), 70, 0))), None, "80% missed: no zoom");
+        assert_eq!(zoom_top(&segs(&outcome(100, 100, Some(1.0), 0, 0))), Some(0.1), "nothing missed");
+        assert_eq!(zoom_top(&[None]), Some(0.1));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::ChartError;
 
 /// DejaVu Sans 2.37, embedded so that text renders without system fonts (licence beside it).
-static DEJAVU_SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+pub(super) static DEJAVU_SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 
 /// The family name charts ask for; the embedded font is registered under it.
 pub(super) const FAMILY: &str = "sans-serif";
@@ -107,6 +107,10 @@ pub(super) enum Mark {
     Line(RGBColor),
     /// A short dashed line.
     Dashed(RGBColor),
+    /// An outlined square (a bar not split into message traffic and overhead).
+    Outline(RGBColor),
+    /// A short solid line with a marker shape on it (a latency curve).
+    Marked(RGBColor, Shape),
     /// No mark: a heading or a note.
     None,
 }
@@ -150,8 +154,18 @@ pub(super) fn legend_column<DB: DrawingBackend>(
                 area.draw(&Rectangle::new([(mark_w / 2 - half, yc - half), (mark_w / 2 + half, yc + half)], fill))
                     .drawn()?;
             }
+            Mark::Outline(c) => {
+                let half = px(6.0, s);
+                let corners = [(mark_w / 2 - half, yc - half), (mark_w / 2 + half, yc + half)];
+                area.draw(&Rectangle::new(corners, c.mix(0.15).filled())).drawn()?;
+                area.draw(&Rectangle::new(corners, c.stroke_width(px(2.0, s).max(1) as u32))).drawn()?;
+            }
             Mark::Line(c) => {
                 area.draw(&PathElement::new(vec![(0, yc), (mark_w, yc)], c.stroke_width(px(2.5, s) as u32))).drawn()?;
+            }
+            Mark::Marked(c, shape) => {
+                area.draw(&PathElement::new(vec![(0, yc), (mark_w, yc)], c.stroke_width(px(2.5, s) as u32))).drawn()?;
+                marker(area, (mark_w / 2, yc), shape, c, s)?;
             }
             Mark::Dashed(c) => {
                 let dash = px(6.0, s);
@@ -171,6 +185,82 @@ pub(super) fn legend_column<DB: DrawingBackend>(
         y += px(6.0, s);
     }
     Ok(())
+}
+
+/// A marker shape; architecture `i` gets `Shape::of(i)`, so curves of the same colour family or
+/// curves that coincide are told apart by shape too (and in greyscale print).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// A filled circle.
+    Circle,
+    /// A filled square.
+    Square,
+    /// A filled triangle, point up.
+    Triangle,
+    /// A filled diamond.
+    Diamond,
+    /// A filled triangle, point down.
+    Down,
+    /// An upright cross.
+    Plus,
+}
+
+impl Shape {
+    /// The shape of the architecture at position `i`.
+    pub fn of(i: usize) -> Shape {
+        const ALL: [Shape; 6] =
+            [Shape::Circle, Shape::Square, Shape::Triangle, Shape::Diamond, Shape::Down, Shape::Plus];
+        ALL[i % ALL.len()]
+    }
+}
+
+/// Draws a marker of `shape` centred on `(x, y)` of `area`, outlined in white so that it stands
+/// out on a line of its own colour.
+pub(super) fn marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (x, y): (i32, i32),
+    shape: Shape,
+    colour: RGBColor,
+    s: f64,
+) -> Result<(), ChartError> {
+    let r = px(5.0, s);
+    let outline = WHITE.stroke_width(px(1.0, s).max(1) as u32);
+    let poly = |pts: Vec<(i32, i32)>| -> Result<(), ChartError> {
+        area.draw(&Polygon::new(pts.clone(), colour.filled())).drawn()?;
+        let mut closed = pts;
+        closed.push(closed[0]);
+        area.draw(&PathElement::new(closed, outline)).drawn()
+    };
+    match shape {
+        Shape::Circle => {
+            area.draw(&Circle::new((x, y), r, colour.filled())).drawn()?;
+            area.draw(&Circle::new((x, y), r, outline)).drawn()
+        }
+        Shape::Square => {
+            let h = r * 4 / 5;
+            poly(vec![(x - h, y - h), (x + h, y - h), (x + h, y + h), (x - h, y + h)])
+        }
+        Shape::Triangle => poly(vec![(x, y - r), (x + r, y + r * 4 / 5), (x - r, y + r * 4 / 5)]),
+        Shape::Down => poly(vec![(x, y + r), (x + r, y - r * 4 / 5), (x - r, y - r * 4 / 5)]),
+        Shape::Diamond => poly(vec![(x, y - r), (x + r, y), (x, y + r), (x - r, y)]),
+        Shape::Plus => {
+            let t = px(1.5, s).max(1);
+            poly(vec![
+                (x - t, y - r),
+                (x + t, y - r),
+                (x + t, y - t),
+                (x + r, y - t),
+                (x + r, y + t),
+                (x + t, y + t),
+                (x + t, y + r),
+                (x - t, y + r),
+                (x - t, y + t),
+                (x - r, y + t),
+                (x - r, y - t),
+                (x - t, y - t),
+            ])
+        }
+    }
 }
 
 /// Splits `label` into lines no wider than `max_w` pixels, at spaces.

@@ -14,8 +14,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::style::{Entry, INK, Mark, anchored, legend_column, px, text, text_width, tick_number, titled};
-use super::{ChartError, Drawn, Figure, Frame, atomically, png_to, svg_of};
+use super::style::{Entry, INK, Mark, anchored, legend_column, px, sig3, text, text_width, tick_number, titled};
+use super::{ChartError, Drawn, Figure, Frame, svg_of, write_files};
 
 /// One point of a line: the mean and the ends of its 95% confidence interval (all three equal
 /// when there was a single replicate).
@@ -81,6 +81,8 @@ pub struct WrittenSweepChart {
     pub svg_path: PathBuf,
     /// Where its PNG was written.
     pub png_path: PathBuf,
+    /// Where its PDF was written.
+    pub pdf_path: PathBuf,
 }
 
 impl SweepChart {
@@ -111,20 +113,15 @@ pub fn render_sweep_svg(chart: &SweepChart) -> Result<String, ChartError> {
     Ok(svg_of(&SweepFigure(chart))?.svg)
 }
 
-/// Writes each chart into `dir` (which must exist) as `<file_stem>.svg` and `.png`.
+/// Writes each chart into `dir` (which must exist) as `<file_stem>.svg`, `.png` and `.pdf`.
 pub fn write_sweep_charts(dir: &Path, charts: &[SweepChart]) -> Result<Vec<WrittenSweepChart>, ChartError> {
     let mut out = Vec::with_capacity(charts.len());
     for chart in charts {
         chart.check()?;
         let fig = SweepFigure(chart);
         let svg = svg_of(&fig)?.svg;
-        let svg_path = dir.join(format!("{}.svg", chart.file_stem));
-        let png_path = dir.join(format!("{}.png", chart.file_stem));
-        atomically(&svg_path, |tmp| {
-            std::fs::write(tmp, &svg).map_err(|source| ChartError::Io { path: svg_path.clone(), source })
-        })?;
-        atomically(&png_path, |tmp| png_to(&fig, tmp))?;
-        out.push(WrittenSweepChart { title: chart.caption.clone(), svg, svg_path, png_path });
+        let (svg_path, png_path, pdf_path) = write_files(dir, &chart.file_stem, &svg, &fig)?;
+        out.push(WrittenSweepChart { title: chart.caption.clone(), svg, svg_path, png_path, pdf_path });
     }
     Ok(out)
 }
@@ -184,6 +181,34 @@ impl Figure for SweepFigure<'_> {
 
     fn caption(&self) -> String {
         self.0.caption.clone()
+    }
+
+    fn title(&self) -> String {
+        self.0.frame.title(&self.0.caption)
+    }
+
+    fn desc(&self) -> String {
+        let c = self.0;
+        let mut parts = vec![format!(
+            "{} against {}, one line per architecture ({}), each point the mean over replicates with its interval.",
+            c.metric,
+            c.x.label,
+            c.lines.iter().map(|l| l.arch.as_str()).collect::<Vec<_>>().join(", ")
+        )];
+        for l in &c.lines {
+            let points: Vec<String> =
+                c.x.ticks
+                    .iter()
+                    .zip(&l.points)
+                    .map(|(t, p)| match p {
+                        Some(p) => format!("{t}: {}", sig3(p.mean)),
+                        None => format!("{t}: n/a"),
+                    })
+                    .collect();
+            parts.push(format!("{}: {}.", l.arch, points.join(", ")));
+        }
+        parts.extend(c.notes.iter().cloned());
+        parts.join(" ")
     }
 
     fn size(&self) -> (u32, u32) {

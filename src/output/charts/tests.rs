@@ -107,8 +107,8 @@ fn every_chart_is_written_as_svg_and_png() {
     let (s, r) = tiny();
     let dir = tempfile::tempdir().unwrap();
     let paths = write_charts(dir.path(), &s, &r).expect("charts are written");
-    assert_eq!(paths.len(), 6, "latency, delivery and cost, each SVG and PNG; no exposure data, no heatmap");
-    for pair in paths.chunks(2) {
+    assert_eq!(paths.len(), 9, "latency, delivery and cost, each SVG, PNG and PDF; no exposure data, no heatmap");
+    for pair in paths.chunks(3) {
         let svg = std::fs::read_to_string(&pair[0]).unwrap();
         assert!(pair[0].extension() == Some("svg".as_ref()) && pair[1].extension() == Some("png".as_ref()));
         assert!(
@@ -129,10 +129,15 @@ fn every_chart_is_written_as_svg_and_png() {
             "{} is the SVG at twice the size",
             pair[1].display()
         );
+        assert!(pair[2].extension() == Some("pdf".as_ref()));
+        let pdf = std::fs::read(&pair[2]).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"), "{} is a PDF", pair[2].display());
+        let has = |needle: &[u8]| pdf.windows(needle.len()).any(|w| w == needle);
+        assert!(has(b"DejaVuSans") && has(b"/FontFile2"), "{} embeds the chart font", pair[2].display());
     }
     let names: Vec<String> =
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    assert_eq!(names.len(), 6, "no temporary file is left behind: {names:?}");
+    assert_eq!(names.len(), 9, "no temporary file is left behind: {names:?}");
 }
 
 #[test]
@@ -168,12 +173,17 @@ fn undefined_values_are_left_out_not_drawn_as_zero() {
     let (s, r) = tiny();
     let mut set = ChartSet::from_run(&s, &r);
     // The second architecture delivered nothing: no latency, no per-delivered cost, no outcome.
+    set.latency[1].all.clear();
     set.latency[1].online_at_send.clear();
     set.latency[1].offline_at_send.clear();
+    set.latency[1].delivered = 0;
+    set.latency[1].delivered_offline_at_send = 0;
     set.costs[1] = Cost {
         delivered: 0,
         transmissions_per_delivered: None,
         bytes_per_delivered: None,
+        all_transmissions_per_delivered: None,
+        all_bytes_per_delivered: None,
         wakeups_per_device_hour: None,
         ..set.costs[1].clone()
     };
@@ -194,11 +204,12 @@ fn undefined_values_are_left_out_not_drawn_as_zero() {
     assert!(cost.matches(&format!("fill=\"{other}\"")).count() >= 4, "the others' bars are drawn");
 
     let delivery = svg("delivery");
-    assert_eq!(delivery.matches("n/a: no copies created").count(), 2, "marked in both panels");
+    let panels = 1 + usize::from(delivery.contains("zoomed to 0–"));
+    assert_eq!(delivery.matches("n/a: no copies created").count(), panels, "marked in every panel");
 
     // CDF points that cannot sit on a log axis are skipped, not clamped.
-    set.latency[0].online_at_send.insert(0, CdfPoint { latency_ms: 0.0, cumulative: 0.0 });
-    set.latency[0].online_at_send.push(CdfPoint { latency_ms: f64::NAN, cumulative: 1.0 });
+    set.latency[0].all.insert(0, CdfPoint { latency_ms: 0.0, cumulative: 0.0 });
+    set.latency[0].all.push(CdfPoint { latency_ms: f64::NAN, cumulative: 1.0 });
     let again = render_svgs(&set).unwrap();
     assert!(!again[0].svg.contains("NaN"));
 }
@@ -231,9 +242,62 @@ fn a_run_with_no_deliveries_still_draws() {
     let (s, r) = tiny();
     let mut set = ChartSet::from_run(&s, &r);
     for c in &mut set.latency {
+        c.all.clear();
         c.online_at_send.clear();
         c.offline_at_send.clear();
     }
     let charts = render_svgs(&set).unwrap();
     assert!(charts[0].svg.contains("no copy was delivered"));
+}
+
+#[test]
+fn every_svg_has_a_title_and_a_description_from_its_data() {
+    // Issue 13, item 6: `<title>` and `<desc>` in every SVG, the description generated from the run.
+    let (s, r) = tiny();
+    let mut set = ChartSet::from_run(&s, &r);
+    set.exposure = Some(exposure_matrix(&set.frame.archs));
+    for c in render_svgs(&set).unwrap() {
+        let doc = roxmltree::Document::parse(&c.svg).unwrap_or_else(|e| panic!("{} parses: {e}", c.stem));
+        let root = doc.root_element();
+        let child = |name: &str| {
+            root.children()
+                .find(|n| n.has_tag_name(name))
+                .and_then(|n| n.text())
+                .unwrap_or_else(|| panic!("{} has a <{name}>", c.stem))
+                .to_owned()
+        };
+        assert_eq!(child("title"), set.frame.title(&c.title), "{}", c.stem);
+        let desc = child("desc");
+        for a in &r.archs {
+            assert!(desc.contains(&a.name), "{}'s description names {}: {desc}", c.stem, a.name);
+        }
+    }
+    // The latency description quotes this run's delivered shares.
+    let latency = &render_svgs(&set).unwrap()[0].svg;
+    for a in &r.archs {
+        let share = percent(a.delivered as f64 / a.copies_created as f64);
+        assert!(latency.contains(&format!("{}: {share} delivered", escape_text(&a.name))), "{} {share}", a.name);
+    }
+}
+
+fn escape_text(t: &str) -> String {
+    crate::output::report::escape(t)
+}
+
+#[test]
+fn the_latency_curves_end_at_each_architectures_delivered_share() {
+    // Issue 13, item 3: the CDF is over all copies created, as the outcome chart is.
+    let (s, r) = tiny();
+    let set = ChartSet::from_run(&s, &r);
+    for (c, a) in set.latency.iter().zip(&r.archs) {
+        assert_eq!((c.copies_created, c.delivered), (a.copies_created, a.delivered));
+        let last = c.all.last().expect("delivered copies have a CDF");
+        assert!((last.cumulative - 1.0).abs() < 1e-12, "the stored CDF is over delivered copies");
+        // Where the curve ends: every copy created but those lost or still in flight.
+        let end = c.delivered_share().unwrap();
+        let expected = 1.0 - (a.lost + a.in_flight) as f64 / a.copies_created as f64;
+        assert!((end - expected).abs() < 1e-12, "{}: {end} vs {expected}", a.name);
+    }
+    let lossy = set.latency.iter().find(|c| c.arch == "a <b> c").unwrap();
+    assert!(lossy.delivered_share().unwrap() < 1.0, "two-minute retention loses copies, so its curve ends lower");
 }

@@ -93,9 +93,35 @@ impl JsonSchema for RawArch {
     }
 
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        // One alternative per kind: its own keys plus `kind`, `name` and `preset`; and an
-        // alternative for a preset entry, whose keys are checked once the preset is known.
+        // One alternative per kind: its own keys plus `kind`, `name` and `preset`; and one per
+        // preset: `preset` set to its name, and only its kind's keys (issue 13, item 11: a single
+        // open alternative for presets let any key through, so editors never flagged a typo).
         let mut alternatives = Vec::new();
+        let mut preset_alternatives = Vec::new();
+        for preset in crate::scenario::presets::all() {
+            let (kind, _) = preset.arch_table();
+            let mut schema = match kind.as_str() {
+                centralized::CentralizedConfig::KIND => {
+                    <centralized::CentralizedConfig as JsonSchema>::json_schema(generator)
+                }
+                federated::FederatedConfig::KIND => <federated::FederatedConfig as JsonSchema>::json_schema(generator),
+                onion::OnionConfig::KIND => <onion::OnionConfig as JsonSchema>::json_schema(generator),
+                p2p::P2pConfig::KIND => <p2p::P2pConfig as JsonSchema>::json_schema(generator),
+                mixnet::MixnetConfig::KIND => <mixnet::MixnetConfig as JsonSchema>::json_schema(generator),
+                _ => continue,
+            };
+            if let Some(obj) = schema.as_object_mut() {
+                let props = obj.entry("properties").or_insert_with(|| serde_json::json!({}));
+                props["preset"] = serde_json::json!({ "const": preset.name, "description": preset.title });
+                props["name"] = serde_json::json!({ "type": "string", "description": "Label in outputs." });
+                props["kind"] = serde_json::json!({ "const": kind });
+                // The preset gives every key a value: none is required but the preset itself.
+                obj.insert("required".into(), serde_json::json!(["preset"]));
+                obj.insert("additionalProperties".into(), serde_json::json!(false));
+                obj.remove("title");
+            }
+            preset_alternatives.push(schema);
+        }
         let mut add = |kind: &str, mut schema: Schema| {
             if let Some(obj) = schema.as_object_mut() {
                 let props = obj.entry("properties").or_insert_with(|| serde_json::json!({}));
@@ -117,15 +143,50 @@ impl JsonSchema for RawArch {
         add(onion::OnionConfig::KIND, <onion::OnionConfig as JsonSchema>::json_schema(generator));
         add(p2p::P2pConfig::KIND, <p2p::P2pConfig as JsonSchema>::json_schema(generator));
         add(mixnet::MixnetConfig::KIND, <mixnet::MixnetConfig as JsonSchema>::json_schema(generator));
-        let preset_entry = json_schema!({
-            "type": "object",
-            "required": ["preset"],
-            "properties": {
-                "preset": { "type": "string", "description": "App preset (signal, element, briar, session)." },
-                "name": { "type": "string" }
-            }
-        });
-        alternatives.push(preset_entry);
+        alternatives.extend(preset_alternatives);
         json_schema!({ "description": "One architecture to run on the shared world.", "anyOf": alternatives })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// Whether one `anyOf` alternative of the schema admits `entry`, as far as keys go: its
+    /// required keys are there, its `const`s match, and no key is left over when it is closed.
+    fn admits(alt: &Value, entry: &serde_json::Map<String, Value>) -> bool {
+        let props = alt["properties"].as_object().cloned().unwrap_or_default();
+        let required = alt["required"].as_array().cloned().unwrap_or_default();
+        let closed = alt["additionalProperties"] == Value::Bool(false);
+        required.iter().all(|k| entry.contains_key(k.as_str().unwrap_or_default()))
+            && entry.iter().all(|(k, v)| match props.get(k) {
+                Some(p) => p.get("const").is_none_or(|c| c == v),
+                None => !closed,
+            })
+    }
+
+    fn arch_alternatives() -> Vec<Value> {
+        let schema = serde_json::to_value(schemars::schema_for!(crate::scenario::schema::RawScenario)).unwrap();
+        let defs = schema.get("$defs").or_else(|| schema.get("definitions")).expect("the schema has definitions");
+        defs["Arch"]["anyOf"].as_array().expect("an anyOf of alternatives").clone()
+    }
+
+    #[test]
+    fn the_schema_refuses_a_misspelt_key_on_a_preset_entry_issue_13() {
+        let alts = arch_alternatives();
+        let entry = |v: Value| v.as_object().unwrap().clone();
+        let accepted = |e: &serde_json::Map<String, Value>| alts.iter().any(|a| admits(a, e));
+        assert!(!accepted(&entry(serde_json::json!({ "preset": "signal", "sealed_sendr": false }))), "a typo");
+        assert!(accepted(&entry(serde_json::json!({ "preset": "signal", "sealed_sender": false, "name": "s" }))));
+        assert!(!accepted(&entry(serde_json::json!({ "preset": "briar", "sealed_sender": false }))), "not p2p's key");
+        assert!(accepted(&entry(serde_json::json!({ "kind": "centralized", "sealed_sender": false }))));
+        // Every shipped scenario's entries pass (they all use presets, so editors now check them).
+        for b in crate::scenario::builtin::BUILTINS {
+            let raw: toml::Table = toml::from_str(b.text).unwrap();
+            for a in raw.get("arch").and_then(|v| v.as_array()).into_iter().flatten() {
+                let e = serde_json::to_value(a).unwrap();
+                assert!(accepted(e.as_object().unwrap()), "{}: {e}", b.name);
+            }
+        }
     }
 }
