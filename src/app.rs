@@ -169,7 +169,7 @@ pub fn execute(cli: Cli) -> Result<(), AppError> {
             let done = crate::sweep::compare::compare(&a, &b, &out)?;
             if !quiet {
                 out!("{}", done.text);
-                out!("wrote {}/ (compare.csv, latency-cdf-compare.svg, report.html)\n", done.folder.display());
+                out!("wrote {}/ (compare.csv, latency-cdf-compare.{{svg,pdf}}, report.html)\n", done.folder.display());
             }
             Ok(())
         }
@@ -295,7 +295,7 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
         let exposure = if folder.join("exposure.csv").is_file() { ", exposure.csv" } else { "" };
         out!("  data     {} (everything), summary.csv, latency.csv{exposure}\n", folder.join("results.json").display());
         if args.trace {
-            out!("  trace    messages.csv (one row per copy), timeseries.csv, deliveries-over-time.svg\n");
+            out!("  trace    messages.csv (one row per copy), timeseries.csv, deliveries-over-time.{{svg,pdf}}\n");
         }
     }
     Ok(())
@@ -316,7 +316,7 @@ fn run_replicates(args: &RunArgs, s: &Scenario, file_archs: Vec<String>, staging
     );
     let results = replicates::run_all(s, &plan, args.jobs.unwrap_or(0))?;
     let first = replicates::replicate_scenario(s, &plan, 0);
-    let (extra, aggs) = replicates::files(&plan, &results);
+    let (extra, aggs) = replicates::files(&plan, &results).map_err(SweepError::from)?;
     let command = reproduce_command(args, &first);
     let folder = crate::output::write_run_with(staging, &first, &results[0], &command, &extra)?;
     if !args.quiet {
@@ -330,7 +330,11 @@ fn run_replicates(args: &RunArgs, s: &Scenario, file_archs: Vec<String>, staging
             replicates::files::TIDY,
             replicates::files::PLAN
         );
-        out!("  charts      {}\n", folder.join(replicates::files::BAND_CHART).display());
+        out!(
+            "  charts      {}, {}\n",
+            folder.join(replicates::files::BAND_CHART).display(),
+            replicates::files::BAND_CHART_PDF
+        );
         out!("  report      {}\n", folder.join("report.html").display());
     }
     Ok(())

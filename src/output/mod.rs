@@ -192,7 +192,8 @@ pub static RUN_FOLDER: FolderKind = FolderKind { noun: "a run folder", recognise
 
 /// The files a run with `--replicates` adds to its folder (names kept by
 /// [`crate::sweep::replicates::files`]).
-pub const REPLICATE_FILES: [&str; 4] = ["tidy.csv", "aggregate.csv", "replicates.json", "latency-cdf-replicates.svg"];
+pub const REPLICATE_FILES: [&str; 5] =
+    ["tidy.csv", "aggregate.csv", "replicates.json", "latency-cdf-replicates.svg", "latency-cdf-replicates.pdf"];
 
 /// The files of a run folder, besides its charts.
 const RUN_FILES: [&str; 5] = ["results.json", "summary.csv", "latency.csv", "exposure.csv", "report.html"];

@@ -245,7 +245,8 @@ pub enum TraceFailure {
 }
 
 /// The trace files' names in a run folder.
-pub const TRACE_FILES: [&str; 3] = ["messages.csv", "timeseries.csv", "deliveries-over-time.svg"];
+pub const TRACE_FILES: [&str; 4] =
+    ["messages.csv", "timeseries.csv", "deliveries-over-time.svg", "deliveries-over-time.pdf"];
 
 /// Runs scenario `s` with every architecture's copies traced into `dir` (a run folder being
 /// staged): writes `messages.csv` there and returns the results with `timeseries.csv` and the
@@ -285,8 +286,15 @@ pub fn traced_run(
     concatenate(&parts, &messages).map_err(|err| io(&messages, err))?;
     let title = format!("Deliveries over time — scenario {}, seed {}", s.name(), s.seed());
     let svg = deliveries_svg(&title, interval.0 as f64 / SimDuration::from_secs(1).0 as f64, &series);
+    let pdf = crate::output::charts::pdf_of(&svg).map_err(|e| {
+        TraceFailure::Io(super::OutputError::Chart { what: TRACE_FILES[3].into(), message: e.to_string() })
+    })?;
     Ok((
         results,
-        vec![(TRACE_FILES[1].to_owned(), timeseries.into_bytes()), (TRACE_FILES[2].to_owned(), svg.into_bytes())],
+        vec![
+            (TRACE_FILES[1].to_owned(), timeseries.into_bytes()),
+            (TRACE_FILES[2].to_owned(), svg.into_bytes()),
+            (TRACE_FILES[3].to_owned(), pdf),
+        ],
     ))
 }

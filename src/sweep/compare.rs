@@ -23,7 +23,7 @@ use crate::output::report::{STYLE, escape};
 use crate::output::{FolderKind, Staging};
 
 /// File names of a compare folder.
-pub const FILES: [&str; 3] = ["compare.csv", "latency-cdf-compare.svg", "report.html"];
+pub const FILES: [&str; 4] = ["compare.csv", "latency-cdf-compare.svg", "report.html", "latency-cdf-compare.pdf"];
 
 /// A folder `netarch compare` wrote: what it may replace.
 pub static COMPARE_FOLDER: FolderKind = FolderKind { noun: "a compare folder", recognise: recognise_compare };
@@ -337,6 +337,7 @@ pub fn compare(a: &Path, b: &Path, out: &Path) -> Result<Compared, SweepError> {
     staging.write(FILES[0], compare_csv(&rows).as_bytes())?;
     staging.write(FILES[1], svg.as_bytes())?;
     staging.write(FILES[2], h.as_bytes())?;
+    staging.write(FILES[3], &crate::output::charts::pdf_of(&svg)?)?;
     let folder = staging.commit()?;
     Ok(Compared { folder, text: crate::text::printable(&text).into_owned() })
 }

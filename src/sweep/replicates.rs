@@ -17,7 +17,9 @@ use super::tidy::{RunFigures, parse_run, run_json, tidy_csv};
 use super::{SweepDoc, SweepError};
 use crate::engine::SimError;
 use crate::output::charts::bands::{BandSeries, render_band_svg};
+use crate::output::charts::{ChartError, pdf_of};
 use crate::output::names::display_name;
+use crate::output::trace::NamedFile;
 use crate::run::{RunResults, entries, run};
 use crate::scenario::Scenario;
 
@@ -32,6 +34,8 @@ pub mod files {
     pub const PLAN: &str = REPLICATE_FILES[2];
     /// The latency CDF with a band over replicates.
     pub const BAND_CHART: &str = REPLICATE_FILES[3];
+    /// The band chart as a PDF, for LaTeX.
+    pub const BAND_CHART_PDF: &str = REPLICATE_FILES[4];
 }
 
 /// Metrics the terminal shows with intervals, in order.
@@ -120,7 +124,7 @@ pub fn figures(plan: &Plan, results: &[RunResults]) -> Vec<RunFigures> {
 }
 
 /// The files a run with replicates adds to its folder: (name, bytes), and the aggregates.
-pub fn files(plan: &Plan, results: &[RunResults]) -> (Vec<(String, Vec<u8>)>, Vec<Aggregate>) {
+pub fn files(plan: &Plan, results: &[RunResults]) -> Result<(Vec<NamedFile>, Vec<Aggregate>), ChartError> {
     let figs = figures(plan, results);
     let aggs = aggregate(plan, &figs);
     let doc = SweepDoc { plan: plan.clone(), shard: None };
@@ -138,13 +142,15 @@ pub fn files(plan: &Plan, results: &[RunResults]) -> (Vec<(String, Vec<u8>)>, Ve
             BandSeries::from_cdfs(arch, &cdfs)
         })
         .collect();
+    let band = render_band_svg(&title, &series, plan.replicates as usize);
     let out = vec![
         (files::TIDY.to_owned(), tidy_csv(plan, &figs).into_bytes()),
         (files::AGGREGATE.to_owned(), aggregate_csv(plan, &aggs).into_bytes()),
         (files::PLAN.to_owned(), doc.to_json().into_bytes()),
-        (files::BAND_CHART.to_owned(), render_band_svg(&title, &series, plan.replicates as usize).into_bytes()),
+        (files::BAND_CHART_PDF.to_owned(), pdf_of(&band)?),
+        (files::BAND_CHART.to_owned(), band.into_bytes()),
     ];
-    (out, aggs)
+    Ok((out, aggs))
 }
 
 /// The terminal's summary of the replicates: per architecture, each of [`TERMINAL_METRICS`] as

@@ -43,9 +43,15 @@ fn replicates_are_a_sweeps_point_and_do_not_depend_on_jobs() {
     let run = |out: &str, jobs: &str| netarch(&["run", "tiny.toml", "-r", "3", "-j", jobs, "--out", out], dir.path());
     let stdout = String::from_utf8_lossy(&run("a", "1").stdout).into_owned();
     run("b", "3");
-    for f in
-        ["tidy.csv", "aggregate.csv", "replicates.json", "latency-cdf-replicates.svg", "results.json", "report.html"]
-    {
+    for f in [
+        "tidy.csv",
+        "aggregate.csv",
+        "replicates.json",
+        "latency-cdf-replicates.svg",
+        "latency-cdf-replicates.pdf",
+        "results.json",
+        "report.html",
+    ] {
         assert_eq!(read(dir.path().join("a").join(f)), read(dir.path().join("b").join(f)), "{f} differs with --jobs");
     }
     // Seeds as a sweep derives them for point 0 (docs/sweeps.md), one row set per replicate.
@@ -114,6 +120,7 @@ fn compare_takes_two_run_folders_and_refuses_anything_else() {
     let (lo, hi): (f64, f64) = (row[col("ci95_low")].parse().unwrap(), row[col("ci95_high")].parse().unwrap());
     assert!(lo <= diff && diff <= hi);
     assert!(d.join("c/report.html").is_file() && d.join("c/latency-cdf-compare.svg").is_file());
+    assert!(read(d.join("c/latency-cdf-compare.pdf")).starts_with(b"%PDF-"), "the compare chart as a PDF");
     // Bad input: exit code 2 with the folder named.
     std::fs::create_dir(d.join("empty")).unwrap();
     for (args, needle) in
@@ -150,7 +157,7 @@ fn a_trace_has_one_row_per_copy_and_agrees_with_the_results() {
         .output()
         .unwrap();
     assert!(out2.status.success());
-    for f in ["messages.csv", "timeseries.csv", "deliveries-over-time.svg"] {
+    for f in ["messages.csv", "timeseries.csv", "deliveries-over-time.svg", "deliveries-over-time.pdf"] {
         assert_eq!(read(d.join("t1").join(f)), read(d.join("t2").join(f)), "{f} depends on the schedule");
     }
     let results: serde_json::Value = serde_json::from_slice(&read(d.join("t1/results.json"))).unwrap();
