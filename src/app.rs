@@ -262,7 +262,12 @@ fn cmd_run(args: RunArgs) -> Result<(), AppError> {
     };
     let folder = crate::output::write_run_with(staging, &s, &results, &reproduce_command(&args, &s), &extra)?;
     // Names only a run can check (a model's own figures): said once, the outputs write n/a.
-    let missing = crate::output::json::figures_of(&results).missing(&s.raw.explain.headline, &s.raw.explain.shows);
+    let mut missing = crate::output::json::figures_of(&results).missing(&s.raw.explain.headline, &s.raw.explain.shows);
+    if s.adversaries.is_empty() {
+        // Without adversaries (`--no-adversaries`) no exposure figure exists: that is expected,
+        // not a mistake in the text, so it is not listed.
+        missing.retain(|m| !m.split_once(": ").map_or(m.as_str(), |(_, metric)| metric).starts_with("exposure."));
+    }
     if !missing.is_empty() {
         warn(&format!(
             "the explanation names figures this run does not have (written as n/a or [no figure]): {}; \

@@ -173,3 +173,25 @@ fn unknown_names_are_check_errors_with_a_hint_issue_13() {
     let src = Source { file: "t.toml".into(), text: ok, dir: None };
     parse(&src, &[]).unwrap();
 }
+
+#[test]
+fn no_adversaries_is_not_warned_about_missing_exposure_figures_issue_13() {
+    // Without adversaries no exposure figure exists; the warning is for a text naming figures a
+    // run should have had, so it stays quiet here and still speaks for a model figure.
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_netarch"))
+            .args(["run", "sealed-sender", "-q", "--set", "world.users=60", "--set", "duration=2h"])
+            .args(extra)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let quiet = run(&["--no-adversaries", "--out", "a"]);
+    assert!(!quiet.contains("names figures"), "{quiet}");
+    let warned =
+        run(&["--no-adversaries", "--out", "b", "--set", "explain.headline=[\"model.figures.no_such_figure\"]"]);
+    assert!(warned.contains("model.figures.no_such_figure"), "{warned}");
+}
