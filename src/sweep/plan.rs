@@ -323,6 +323,44 @@ pub struct SweepRequest {
 }
 
 impl Plan {
+    /// A plan of `replicates` runs per point of `vary` on `base` (the scenario as `scenario`
+    /// named it, with `sets` applied), running the architectures `archs` of the file's
+    /// `file_archs`: the scenario's own fields (name, title, claims, explanation, seed, kinds,
+    /// the resolved echo) are read from `base`, once, for sweeps and replicates alike.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on(
+        base: &Scenario,
+        scenario: &str,
+        sets: Vec<String>,
+        archs: Vec<String>,
+        file_archs: Vec<String>,
+        vary: Vec<Vary>,
+        metrics: Vec<String>,
+        arch_subset: bool,
+        no_adversaries: bool,
+        replicates: u32,
+    ) -> Plan {
+        Plan {
+            netarch_version: env!("CARGO_PKG_VERSION").to_owned(),
+            scenario: scenario.to_owned(),
+            scenario_name: base.name().to_owned(),
+            title: base.raw.title.clone(),
+            claims: base.raw.claims.clone(),
+            explain: Explain { what: base.raw.explain.what.clone(), shows: base.raw.explain.shows.clone() },
+            base_seed: base.seed(),
+            replicates,
+            sets,
+            kinds: base.archs.iter().filter(|a| archs.contains(&a.name)).map(|a| a.spec.kind().to_owned()).collect(),
+            archs,
+            file_archs,
+            vary,
+            metrics,
+            arch_subset,
+            no_adversaries,
+            resolved: serde_json::to_value(&base.raw).expect("a scenario serialises"),
+        }
+    }
+
     /// Number of points.
     pub fn points(&self) -> u64 {
         self.vary.iter().map(|v| v.values.len() as u64).product()
@@ -566,7 +604,6 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
     } else {
         all_labels.clone()
     };
-    let kinds = base.archs.iter().filter(|a| archs.contains(&a.name)).map(|a| a.spec.kind().to_owned()).collect();
 
     let metrics: Vec<String> = if !req.metrics.is_empty() {
         req.metrics.clone()
@@ -584,26 +621,18 @@ pub fn resolve(req: &SweepRequest) -> Result<(Plan, Source), SweepError> {
         }
         return Err(SweepError::Spec { arg: "--metric".into(), message });
     }
-    let resolved = serde_json::to_value(&base.raw).expect("a scenario serialises");
-    let plan = Plan {
-        netarch_version: env!("CARGO_PKG_VERSION").to_owned(),
-        scenario: req.scenario.clone(),
-        scenario_name: base.name().to_owned(),
-        title: base.raw.title.clone(),
-        claims: base.raw.claims.clone(),
-        explain: Explain { what: base.raw.explain.what.clone(), shows: base.raw.explain.shows.clone() },
-        base_seed: base.seed(),
-        replicates,
+    let plan = Plan::on(
+        &base,
+        &req.scenario,
         sets,
         archs,
-        kinds,
-        file_archs: all_labels,
+        all_labels,
         vary,
         metrics,
         arch_subset,
-        no_adversaries: req.no_adversaries,
-        resolved,
-    };
+        req.no_adversaries,
+        replicates,
+    );
     // Refused before anything enumerates the points: each is parsed and checked below.
     let points = plan.vary.iter().try_fold(1u64, |n, v| n.checked_mul(v.values.len() as u64));
     if points.is_none_or(|p| p > MAX_POINTS) {

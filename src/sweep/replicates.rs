@@ -11,7 +11,7 @@ use std::fmt::Write;
 use rayon::prelude::*;
 
 use super::aggregate::{Aggregate, aggregate, aggregate_csv};
-use super::plan::{DEFAULT_METRICS, Explain, Plan, RunId};
+use super::plan::{DEFAULT_METRICS, Plan, RunId};
 use super::report::estimate;
 use super::tidy::{RunFigures, parse_run, run_json, tidy_csv};
 use super::{SweepDoc, SweepError};
@@ -63,25 +63,18 @@ pub fn plan(
     no_adversaries: bool,
     replicates: u32,
 ) -> Plan {
-    Plan {
-        netarch_version: env!("CARGO_PKG_VERSION").to_owned(),
-        scenario: scenario_arg.to_owned(),
-        scenario_name: s.name().to_owned(),
-        title: s.raw.title.clone(),
-        claims: s.raw.claims.clone(),
-        explain: Explain { what: s.raw.explain.what.clone(), shows: s.raw.explain.shows.clone() },
-        base_seed: s.seed(),
-        replicates,
-        sets: sets.to_vec(),
-        archs: s.archs.iter().map(|a| a.name.clone()).collect(),
-        kinds: s.archs.iter().map(|a| a.spec.kind().to_owned()).collect(),
+    Plan::on(
+        s,
+        scenario_arg,
+        sets.to_vec(),
+        s.archs.iter().map(|a| a.name.clone()).collect(),
         file_archs,
-        vary: Vec::new(),
-        metrics: DEFAULT_METRICS.iter().map(|m| m.to_string()).collect(),
+        Vec::new(),
+        DEFAULT_METRICS.iter().map(|m| m.to_string()).collect(),
         arch_subset,
         no_adversaries,
-        resolved: serde_json::to_value(&s.raw).expect("a scenario serialises"),
-    }
+        replicates,
+    )
 }
 
 /// The scenario of replicate `r`: `s` with the replicate's seed.
